@@ -1,0 +1,13 @@
+//! Orderly: the order system of a Gulf e-commerce business.
+//!
+//! - `domain`: money, VAT, pricing, stock and the order aggregate with its status machines. Pure, no I/O.
+//! - `store`: the persistence port and its PostgreSQL and SQLite adapters.
+//! - `http`: the axum adapter: one module per resource, problem+json errors, auth, idempotency headers.
+//! - `auth`: JWT verification and the development token minter.
+//! - `telemetry`: Prometheus metrics and JSON logs.
+//! - `config`: settings from `ORDERLY_*` variables and an optional file, secrets redacted.
+//! - `server`: builds the application, binds the API and admin listeners, drains on SIGTERM.
+//! - `cli`: the `orderly` command line.
+
+pub mod domain;
+pub mod store;

@@ -1,0 +1,177 @@
+//! Persistence port: the `Store` trait the HTTP layer talks to, and the types that cross it.
+//!
+//! Two adapters implement it, `postgres` (production) and `sqlite` (the embedded default). Both run the same
+//! command flows in `commands`, written once over the small `UnitOfWork` trait, so idempotency, stock reservation
+//! and event numbering behave identically on both. The storage conformance suite in `tests/` holds them to that.
+
+mod commands;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::catalog::Product;
+use crate::domain::events::OrderEvent;
+use crate::domain::order::{NewOrder, Order, OrderChange, OrderError};
+use crate::domain::pricing::{PricingError, PricingPolicy};
+use crate::domain::status::OrderStatus;
+use crate::domain::stock::{StockError, StockLevel};
+use crate::domain::values::{CustomerId, Quantity, Sku, StoreCode};
+
+
+/// An Idempotency-Key as scoped to the caller, with the fingerprint of the request that first used it.
+#[derive(Clone, Debug)]
+pub struct IdempotencyKey {
+    pub principal: String,
+    pub key: String,
+    pub fingerprint: String,
+    /// How long the stored response is replayed.
+    pub ttl: time::Duration,
+}
+
+/// The response stored with an idempotency key, replayed byte for byte to a retry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What a state-changing command did.
+#[derive(Debug)]
+pub enum Executed {
+    /// The command ran now; the order as it stands after it.
+    Fresh(Box<Order>, StoredResponse),
+    /// A retry of a command that already ran: the original response.
+    Replayed(StoredResponse),
+}
+
+/// Renders the response to store with the key, in the same transaction as the effect.
+pub type Render<'a> = &'a (dyn Fn(&Order) -> StoredResponse + Send + Sync);
+
+/// Applies one change to a loaded order (a domain method) and says what it did.
+pub type Apply<'a> = &'a (dyn Fn(&mut Order) -> Result<OrderChange, OrderError> + Send + Sync);
+
+pub struct PlaceOrder<'a> {
+    pub idempotency: &'a IdempotencyKey,
+    pub request: NewOrder,
+    pub store: &'a StoreCode,
+    pub policy: &'a PricingPolicy,
+    pub actor: &'a str,
+    pub render: Render<'a>,
+}
+
+pub struct UpdateOrder<'a> {
+    pub idempotency: &'a IdempotencyKey,
+    pub order_id: Uuid,
+    /// The version the caller last saw (If-Match).
+    pub expected_version: i64,
+    /// `Some` for a customer: an order of someone else is reported as not found.
+    pub owner: Option<&'a CustomerId>,
+    pub apply: Apply<'a>,
+    pub render: Render<'a>,
+}
+
+/// Keyset position in the (created_at, id) order of a listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderCursor {
+    pub created_at: OffsetDateTime,
+    pub id: Uuid,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct OrderQuery {
+    pub customer_id: Option<CustomerId>,
+    pub status: Option<OrderStatus>,
+    pub number: Option<String>,
+    pub created_from: Option<OffsetDateTime>,
+    pub created_to: Option<OffsetDateTime>,
+    pub limit: u32,
+    /// Continue after this position; the listing is newest first.
+    pub after: Option<OrderCursor>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OrderPage {
+    pub orders: Vec<Order>,
+    pub next: Option<OrderCursor>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the Idempotency-Key was already used with a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    RequestInProgress,
+    #[error("the order is at version {current}, not {expected}")]
+    VersionConflict { expected: i64, current: i64 },
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    #[error("SKU {sku}: {source}")]
+    Stock { sku: Sku, source: StockError },
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("the database is busy")]
+    Busy(#[source] sqlx::Error),
+    #[error("storage failure")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl StoreError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        StoreError::Internal(e.into())
+    }
+}
+
+/// The persistence port.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which adapter this is, for logs and metrics: `postgres` or `sqlite`.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether every embedded migration has been applied.
+    async fn schema_is_current(&self) -> Result<bool, StoreError>;
+
+    /// Creates or replaces a product. Returns true when it was created.
+    async fn put_product(&self, product: &Product) -> Result<bool, StoreError>;
+    async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError>;
+    /// Sets the counted stock of an existing product, keeping what open orders reserve.
+    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError>;
+    async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError>;
+
+    /// Prices and places an order, reserving stock for every line or none, in one transaction with its event
+    /// and its idempotency record.
+    async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError>;
+    /// Loads, checks the version, applies and saves one change to an order, with its event and idempotency record.
+    async fn update_order(&self, cmd: UpdateOrder<'_>) -> Result<Executed, StoreError>;
+
+    async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError>;
+    async fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, StoreError>;
+    async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError>;
+    /// Deletes idempotency records past their expiry; returns how many.
+    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Quantities per SKU, sorted by SKU: the order in which stock rows are locked, so two orders never deadlock.
+pub fn sorted_quantities(lines: &[(Sku, Quantity)]) -> Vec<(Sku, i64)> {
+    let mut v: Vec<(Sku, i64)> = lines.iter().map(|(s, q)| (s.clone(), q.as_i64())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Maps sqlx errors: a pool timeout or I/O failure means the database is unreachable.
+pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(e)
+        }
+        other => StoreError::Internal(other.into()),
+    }
+}

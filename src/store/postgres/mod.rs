@@ -1,0 +1,369 @@
+//! PostgreSQL adapter: the production store. Stock rows are locked in SKU order (`FOR UPDATE`), lines and stock
+//! updates go in one statement each through `unnest`, and a duplicate Idempotency-Key blocks on the primary key
+//! until the first request commits, bounded by `lock_timeout`.
+
+mod uow;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{QueryBuilder, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::commands;
+use super::rows::{self, EventRow, LineRow, OrderRow, ProductRow};
+use super::{Executed, OrderCursor, OrderPage, OrderQuery, PlaceOrder, Store, StoreError, UpdateOrder, db_error};
+use crate::domain::catalog::Product;
+use crate::domain::events::OrderEvent;
+use crate::domain::order::Order;
+use crate::domain::status::StatusMachine;
+use crate::domain::stock::{StockError, StockLevel};
+use crate::domain::values::Sku;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Pool sizing and timeouts.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+    /// How long a duplicate request waits for the first one holding its Idempotency-Key.
+    pub lock_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Builds the pool without connecting: the service starts (and reports not ready) while the database is down.
+    pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url.parse().map_err(StoreError::internal)?;
+        let lock_timeout = settings.lock_timeout.as_millis().to_string();
+        let options = options
+            .application_name("orderly")
+            .options([("lock_timeout", lock_timeout.as_str()), ("statement_timeout", "30000")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(options);
+        Ok(PostgresStore { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock meanwhile, so two migrators never race.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::internal)
+    }
+
+    async fn lines_of(&self, ids: &[Uuid]) -> Result<Vec<LineRow>, StoreError> {
+        let rows = sqlx::query(LINE_COLUMNS)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(line_row).collect()
+    }
+}
+
+pub(super) const ORDER_COLUMNS: &str = "SELECT id, number, store, customer_id, currency, payment_method, \
+    order_status, payment_status, fulfilment_status, ship_to::text AS ship_to, vat_rate_bp, subtotal_minor, \
+    tax_minor, shipping_minor, shipping_tax_minor, grand_total_minor, version, created_at, updated_at FROM orders";
+
+pub(super) const LINE_COLUMNS: &str = "SELECT order_id, sku, name_en, name_ar, quantity, unit_price_minor, \
+    tax_class, subtotal_minor, tax_minor, total_minor FROM order_lines WHERE order_id = ANY($1) \
+    ORDER BY order_id, line_no";
+
+pub(super) fn order_row(r: &PgRow) -> Result<OrderRow, StoreError> {
+    let get = || -> Result<OrderRow, sqlx::Error> {
+        Ok(OrderRow {
+            id: r.try_get("id")?,
+            number: r.try_get("number")?,
+            store: r.try_get("store")?,
+            customer_id: r.try_get("customer_id")?,
+            currency: r.try_get("currency")?,
+            payment_method: r.try_get("payment_method")?,
+            order_status: r.try_get("order_status")?,
+            payment_status: r.try_get("payment_status")?,
+            fulfilment_status: r.try_get("fulfilment_status")?,
+            ship_to: r.try_get("ship_to")?,
+            vat_rate_bp: i64::from(r.try_get::<i32, _>("vat_rate_bp")?),
+            subtotal: r.try_get("subtotal_minor")?,
+            tax: r.try_get("tax_minor")?,
+            shipping: r.try_get("shipping_minor")?,
+            shipping_tax: r.try_get("shipping_tax_minor")?,
+            grand_total: r.try_get("grand_total_minor")?,
+            version: r.try_get("version")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    };
+    get().map_err(StoreError::internal)
+}
+
+pub(super) fn line_row(r: &PgRow) -> Result<LineRow, StoreError> {
+    let get = || -> Result<LineRow, sqlx::Error> {
+        Ok(LineRow {
+            order_id: r.try_get("order_id")?,
+            sku: r.try_get("sku")?,
+            name_en: r.try_get("name_en")?,
+            name_ar: r.try_get("name_ar")?,
+            quantity: i64::from(r.try_get::<i32, _>("quantity")?),
+            unit_price: r.try_get("unit_price_minor")?,
+            tax_class: r.try_get("tax_class")?,
+            subtotal: r.try_get("subtotal_minor")?,
+            tax: r.try_get("tax_minor")?,
+            total: r.try_get("total_minor")?,
+        })
+    };
+    get().map_err(StoreError::internal)
+}
+
+pub(super) async fn load_products(
+    exec: &mut sqlx::PgConnection,
+    skus: &[String],
+) -> Result<Vec<Product>, StoreError> {
+    let rows = sqlx::query("SELECT sku, name_en, name_ar, tax_class, active FROM products WHERE sku = ANY($1)")
+        .bind(skus)
+        .fetch_all(&mut *exec)
+        .await
+        .map_err(db_error)?;
+    let prices = sqlx::query("SELECT sku, currency, amount_minor FROM product_prices WHERE sku = ANY($1)")
+        .bind(skus)
+        .fetch_all(&mut *exec)
+        .await
+        .map_err(db_error)?;
+    let product_rows = rows
+        .iter()
+        .map(|r| {
+            Ok(ProductRow {
+                sku: r.try_get("sku")?,
+                name_en: r.try_get("name_en")?,
+                name_ar: r.try_get("name_ar")?,
+                tax_class: r.try_get("tax_class")?,
+                active: r.try_get("active")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::internal)?;
+    let price_rows = prices
+        .iter()
+        .map(|r| Ok((r.try_get("sku")?, r.try_get("currency")?, r.try_get("amount_minor")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::internal)?;
+    rows::products_from_rows(product_rows, price_rows)
+}
+
+fn stock_level(r: &PgRow) -> Result<StockLevel, StoreError> {
+    Ok(StockLevel {
+        on_hand: r.try_get("on_hand").map_err(StoreError::internal)?,
+        reserved: r.try_get("reserved").map_err(StoreError::internal)?,
+    })
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn schema_is_current(&self) -> Result<bool, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await
+            .or_else(|e| match &e {
+                sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+                _ => Err(db_error(e)),
+            })?;
+        Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
+    }
+
+    async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let created: bool = sqlx::query_scalar(
+            "INSERT INTO products (sku, name_en, name_ar, tax_class, active, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, now()) \
+             ON CONFLICT (sku) DO UPDATE SET name_en = EXCLUDED.name_en, name_ar = EXCLUDED.name_ar, \
+             tax_class = EXCLUDED.tax_class, active = EXCLUDED.active, updated_at = now() \
+             RETURNING (xmax = 0)",
+        )
+        .bind(product.sku.as_str())
+        .bind(&product.name_en)
+        .bind(&product.name_ar)
+        .bind(product.tax_class.as_str())
+        .bind(product.active)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        sqlx::query("DELETE FROM product_prices WHERE sku = $1")
+            .bind(product.sku.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let currencies: Vec<&str> = product.prices.iter().map(|p| p.currency().code()).collect();
+        let amounts: Vec<i64> = product.prices.iter().map(|p| p.amount_minor()).collect();
+        sqlx::query(
+            "INSERT INTO product_prices (sku, currency, amount_minor) \
+             SELECT $1, c, a FROM unnest($2::text[], $3::int8[]) AS v(c, a)",
+        )
+        .bind(product.sku.as_str())
+        .bind(&currencies)
+        .bind(&amounts)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(created)
+    }
+
+    async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        Ok(load_products(&mut conn, &[sku.as_str().to_owned()]).await?.pop())
+    }
+
+    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = $1")
+            .bind(sku.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("product"));
+        }
+        sqlx::query("INSERT INTO stock (sku, on_hand, reserved) VALUES ($1, 0, 0) ON CONFLICT (sku) DO NOTHING")
+            .bind(sku.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = $1 FOR UPDATE")
+            .bind(sku.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let level = stock_level(&row)?
+            .with_on_hand(on_hand)
+            .map_err(|source: StockError| StoreError::Stock { sku: sku.clone(), source })?;
+        sqlx::query("UPDATE stock SET on_hand = $2, updated_at = now() WHERE sku = $1")
+            .bind(sku.as_str())
+            .bind(level.on_hand)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(level)
+    }
+
+    async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError> {
+        let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = $1")
+            .bind(sku.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(stock_level).transpose()
+    }
+
+    async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError> {
+        let uow = uow::PgUnitOfWork::begin(&self.pool).await?;
+        commands::place_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+    }
+
+    async fn update_order(&self, cmd: UpdateOrder<'_>) -> Result<Executed, StoreError> {
+        let uow = uow::PgUnitOfWork::begin(&self.pool).await?;
+        commands::update_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+    }
+
+    async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let lines = self.lines_of(&[id]).await?;
+        rows::order_from_row(order_row(&row)?, lines).map(Some)
+    }
+
+    async fn list_orders(&self, q: &OrderQuery) -> Result<OrderPage, StoreError> {
+        let mut sql = QueryBuilder::new(ORDER_COLUMNS);
+        sql.push(" WHERE true");
+        if let Some(c) = &q.customer_id {
+            sql.push(" AND customer_id = ").push_bind(c.as_str().to_owned());
+        }
+        if let Some(s) = q.status {
+            sql.push(" AND order_status = ").push_bind(s.as_str());
+        }
+        if let Some(n) = &q.number {
+            sql.push(" AND number = ").push_bind(n.clone());
+        }
+        if let Some(from) = q.created_from {
+            sql.push(" AND created_at >= ").push_bind(from);
+        }
+        if let Some(to) = q.created_to {
+            sql.push(" AND created_at < ").push_bind(to);
+        }
+        if let Some(after) = q.after {
+            sql.push(" AND (created_at, id) < (").push_bind(after.created_at);
+            sql.push(", ").push_bind(after.id).push(")");
+        }
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
+        let found = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        let mut order_rows = found.iter().map(order_row).collect::<Result<Vec<_>, _>>()?;
+        let has_more = order_rows.len() > q.limit as usize;
+        order_rows.truncate(q.limit as usize);
+        let ids: Vec<Uuid> = order_rows.iter().map(|r| r.id).collect();
+        let lines = self.lines_of(&ids).await?;
+        let orders = rows::orders_from_rows(order_rows, lines)?;
+        let next = has_more
+            .then(|| orders.last().map(|o| OrderCursor { created_at: o.created_at, id: o.id }))
+            .flatten();
+        Ok(OrderPage { orders, next })
+    }
+
+    async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError> {
+        let found = sqlx::query(
+            "SELECT id, order_id, sequence, type, data::text AS data, actor, occurred_at \
+             FROM order_events WHERE order_id = $1 ORDER BY sequence",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        found
+            .iter()
+            .map(|r| {
+                let row = EventRow {
+                    id: r.try_get("id").map_err(StoreError::internal)?,
+                    order_id: r.try_get("order_id").map_err(StoreError::internal)?,
+                    sequence: r.try_get("sequence").map_err(StoreError::internal)?,
+                    kind: r.try_get("type").map_err(StoreError::internal)?,
+                    data: r.try_get("data").map_err(StoreError::internal)?,
+                    actor: r.try_get("actor").map_err(StoreError::internal)?,
+                    occurred_at: r.try_get("occurred_at").map_err(StoreError::internal)?,
+                };
+                rows::event_from_row(row)
+            })
+            .collect()
+    }
+
+    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}

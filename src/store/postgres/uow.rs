@@ -1,0 +1,293 @@
+//! One PostgreSQL write transaction as a `UnitOfWork`.
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgPool, Postgres};
+use sqlx::{Row, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, order_row, stock_level};
+use crate::domain::catalog::Product;
+use crate::domain::events::OrderEvent;
+use crate::domain::order::Order;
+use crate::domain::stock::StockLevel;
+use crate::domain::values::{Sku, StoreCode};
+use crate::store::commands::{Claim, UnitOfWork};
+use crate::store::rows::{self, headers_from_json, headers_to_json};
+use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
+
+pub(super) struct PgUnitOfWork {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PgUnitOfWork {
+    pub(super) async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
+        Ok(PgUnitOfWork {
+            tx: pool.begin().await.map_err(db_error)?,
+        })
+    }
+}
+
+/// lock_timeout (55P03) and deadlocks or serialization failures (40xxx) are contention, not bugs.
+fn contention_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) => match d.code().as_deref() {
+            Some("55P03") | Some("40001") | Some("40P01") => StoreError::Busy(e),
+            _ => db_error(e),
+        },
+        _ => db_error(e),
+    }
+}
+
+fn sku_strings(skus: &[Sku]) -> Vec<String> {
+    skus.iter().map(|s| s.as_str().to_owned()).collect()
+}
+
+#[async_trait]
+impl UnitOfWork for PgUnitOfWork {
+    async fn claim_key(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
+        // Blocks while another transaction holds the same key uncommitted; lock_timeout bounds the wait.
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (principal, key) DO NOTHING",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .bind(&key.fingerprint)
+        .bind(now)
+        .bind(now + key.ttl)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(|e| match contention_error(e) {
+            StoreError::Busy(_) => StoreError::RequestInProgress,
+            other => other,
+        })?;
+        if inserted.rows_affected() == 1 {
+            return Ok(Claim::New);
+        }
+        let row = sqlx::query(
+            "SELECT fingerprint, status_code, response_headers, response_body, expires_at \
+             FROM idempotency_keys WHERE principal = $1 AND key = $2 FOR UPDATE",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(contention_error)?;
+        let expires_at: OffsetDateTime = row.try_get("expires_at").map_err(StoreError::internal)?;
+        if expires_at <= now {
+            sqlx::query(
+                "UPDATE idempotency_keys SET fingerprint = $3, status_code = NULL, response_headers = NULL, \
+                 response_body = NULL, created_at = $4, expires_at = $5 WHERE principal = $1 AND key = $2",
+            )
+            .bind(&key.principal)
+            .bind(&key.key)
+            .bind(&key.fingerprint)
+            .bind(now)
+            .bind(now + key.ttl)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+            return Ok(Claim::New);
+        }
+        let status: Option<i32> = row.try_get("status_code").map_err(StoreError::internal)?;
+        let headers: Option<String> = row.try_get("response_headers").map_err(StoreError::internal)?;
+        let body: Option<Vec<u8>> = row.try_get("response_body").map_err(StoreError::internal)?;
+        let (Some(status), Some(headers), Some(body)) = (status, headers, body) else {
+            return Err(StoreError::RequestInProgress);
+        };
+        Ok(Claim::Existing {
+            fingerprint: row.try_get("fingerprint").map_err(StoreError::internal)?,
+            response: StoredResponse {
+                status: u16::try_from(status).map_err(StoreError::internal)?,
+                headers: headers_from_json(&headers)?,
+                body,
+            },
+        })
+    }
+
+    async fn save_response(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, response_headers = $4, response_body = $5 \
+             WHERE principal = $1 AND key = $2",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .bind(i32::from(response.status))
+        .bind(headers_to_json(&response.headers))
+        .bind(&response.body)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
+        load_products(&mut self.tx, &sku_strings(skus)).await
+    }
+
+    async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
+        let found = sqlx::query("SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
+            .bind(sku_strings(skus))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(contention_error)?;
+        found
+            .iter()
+            .map(|r| {
+                let sku: String = r.try_get("sku").map_err(StoreError::internal)?;
+                Ok((Sku::parse(&sku).map_err(StoreError::internal)?, stock_level(r)?))
+            })
+            .collect()
+    }
+
+    async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
+        let skus: Vec<&str> = levels.iter().map(|(s, _)| s.as_str()).collect();
+        let on_hand: Vec<i64> = levels.iter().map(|(_, l)| l.on_hand).collect();
+        let reserved: Vec<i64> = levels.iter().map(|(_, l)| l.reserved).collect();
+        sqlx::query(
+            "UPDATE stock AS s SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now() \
+             FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(sku, on_hand, reserved) WHERE s.sku = v.sku",
+        )
+        .bind(&skus)
+        .bind(&on_hand)
+        .bind(&reserved)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(contention_error)?;
+        Ok(())
+    }
+
+    async fn next_order_seq(&mut self, _store: &StoreCode) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT nextval('order_number_seq')")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn insert_order(&mut self, o: &Order) -> Result<(), StoreError> {
+        let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
+        sqlx::query(
+            "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
+             payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
+             shipping_tax_minor, grand_total_minor, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(o.id)
+        .bind(&o.number)
+        .bind(o.store.as_str())
+        .bind(o.customer_id.as_ref().map(|c| c.as_str()))
+        .bind(o.currency.code())
+        .bind(o.payment_method.as_str())
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(ship_to)
+        .bind(i32::try_from(o.vat_rate.get()).map_err(StoreError::internal)?)
+        .bind(o.totals.subtotal.amount_minor())
+        .bind(o.totals.tax.amount_minor())
+        .bind(o.totals.shipping.amount_minor())
+        .bind(o.shipping_tax.amount_minor())
+        .bind(o.totals.grand_total.amount_minor())
+        .bind(o.version)
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+
+        let n = o.lines.len();
+        let (mut line_no, mut sku, mut name_en, mut name_ar) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut qty, mut price, mut class, mut sub, mut tax, mut total) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for (i, l) in o.lines.iter().enumerate() {
+            line_no.push(i32::try_from(i + 1).map_err(StoreError::internal)?);
+            sku.push(l.sku.as_str());
+            name_en.push(l.name_en.as_str());
+            name_ar.push(l.name_ar.as_str());
+            qty.push(i32::try_from(l.quantity.get()).map_err(StoreError::internal)?);
+            price.push(l.unit_price.amount_minor());
+            class.push(l.tax_class.as_str());
+            sub.push(l.subtotal.amount_minor());
+            tax.push(l.tax.amount_minor());
+            total.push(l.total.amount_minor());
+        }
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
+             tax_class, subtotal_minor, tax_minor, total_minor) \
+             SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int8[], \
+             $8::text[], $9::int8[], $10::int8[], $11::int8[])",
+        )
+        .bind(o.id)
+        .bind(&line_no)
+        .bind(&sku)
+        .bind(&name_en)
+        .bind(&name_ar)
+        .bind(&qty)
+        .bind(&price)
+        .bind(&class)
+        .bind(&sub)
+        .bind(&tax)
+        .bind(&total)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = $1 FOR UPDATE"))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(contention_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let lines = sqlx::query(LINE_COLUMNS)
+            .bind(vec![id])
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(line_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows::order_from_row(order_row(&row)?, lines).map(Some)
+    }
+
+    async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET order_status = $2, payment_status = $3, fulfilment_status = $4, version = $5, \
+             updated_at = $6 WHERE id = $1",
+        )
+        .bind(o.id)
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(o.version)
+        .bind(o.updated_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+        )
+        .bind(e.id)
+        .bind(e.order_id)
+        .bind(e.sequence)
+        .bind(e.kind.as_str())
+        .bind(e.data.to_string())
+        .bind(&e.actor)
+        .bind(e.occurred_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(db_error)
+    }
+}

@@ -1,0 +1,399 @@
+//! SQLite adapter: the zero-setup default, one file in the working directory.
+//!
+//! SQLite allows one writer at a time, so writes go through a pool of exactly one connection and queue in the
+//! process (no SQLITE_BUSY storms); reads use their own pool and, with WAL, never wait for the writer. A
+//! duplicate Idempotency-Key therefore waits its turn and then finds the first request's committed response.
+//! Durability: WAL with `synchronous = FULL`, so an acknowledged order survives power loss, not just a crash.
+
+mod uow;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::commands;
+use super::rows::{self, EventRow, LineRow, OrderRow, ProductRow};
+use super::{Executed, OrderCursor, OrderPage, OrderQuery, PlaceOrder, Store, StoreError, UpdateOrder, db_error};
+use crate::domain::catalog::Product;
+use crate::domain::events::OrderEvent;
+use crate::domain::order::Order;
+use crate::domain::status::StatusMachine;
+use crate::domain::stock::{StockError, StockLevel};
+use crate::domain::values::Sku;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+pub(super) fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+pub(super) fn from_micros(m: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(m) * 1_000).map_err(StoreError::internal)
+}
+
+pub(super) fn uuid_of(r: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
+    let text: String = r.try_get(column).map_err(StoreError::internal)?;
+    Uuid::parse_str(&text).map_err(StoreError::internal)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file. `wait` bounds how long a request queues for the writer.
+    pub async fn open(path: &Path, wait: Duration) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(StoreError::internal)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(wait);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(wait)
+            .connect_with(options.clone())
+            .await
+            .map_err(db_error)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(wait)
+            .connect_with(options.read_only(false))
+            .await
+            .map_err(db_error)?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// Applies pending migrations on the writer connection.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.writer).await.map_err(StoreError::internal)
+    }
+
+    async fn lines_of(&self, ids: &[Uuid]) -> Result<Vec<LineRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new(LINE_COLUMNS);
+        sql.push(" WHERE order_id IN (");
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        sql.push(") ORDER BY order_id, line_no");
+        let found = sql.build().fetch_all(&self.reader).await.map_err(db_error)?;
+        found.iter().map(line_row).collect()
+    }
+}
+
+pub(super) const ORDER_COLUMNS: &str = "SELECT id, number, store, customer_id, currency, payment_method, \
+    order_status, payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, \
+    shipping_minor, shipping_tax_minor, grand_total_minor, version, created_at, updated_at FROM orders";
+
+pub(super) const LINE_COLUMNS: &str = "SELECT order_id, sku, name_en, name_ar, quantity, unit_price_minor, \
+    tax_class, subtotal_minor, tax_minor, total_minor FROM order_lines";
+
+pub(super) fn order_row(r: &SqliteRow) -> Result<OrderRow, StoreError> {
+    let get = || -> Result<OrderRow, StoreError> {
+        let g = |c: &str| -> Result<i64, StoreError> { r.try_get(c).map_err(StoreError::internal) };
+        let s = |c: &str| -> Result<String, StoreError> { r.try_get(c).map_err(StoreError::internal) };
+        Ok(OrderRow {
+            id: uuid_of(r, "id")?,
+            number: s("number")?,
+            store: s("store")?,
+            customer_id: r.try_get("customer_id").map_err(StoreError::internal)?,
+            currency: s("currency")?,
+            payment_method: s("payment_method")?,
+            order_status: s("order_status")?,
+            payment_status: s("payment_status")?,
+            fulfilment_status: s("fulfilment_status")?,
+            ship_to: s("ship_to")?,
+            vat_rate_bp: g("vat_rate_bp")?,
+            subtotal: g("subtotal_minor")?,
+            tax: g("tax_minor")?,
+            shipping: g("shipping_minor")?,
+            shipping_tax: g("shipping_tax_minor")?,
+            grand_total: g("grand_total_minor")?,
+            version: g("version")?,
+            created_at: from_micros(g("created_at")?)?,
+            updated_at: from_micros(g("updated_at")?)?,
+        })
+    };
+    get()
+}
+
+pub(super) fn line_row(r: &SqliteRow) -> Result<LineRow, StoreError> {
+    let g = |c: &str| -> Result<i64, StoreError> { r.try_get(c).map_err(StoreError::internal) };
+    let s = |c: &str| -> Result<String, StoreError> { r.try_get(c).map_err(StoreError::internal) };
+    Ok(LineRow {
+        order_id: uuid_of(r, "order_id")?,
+        sku: s("sku")?,
+        name_en: s("name_en")?,
+        name_ar: s("name_ar")?,
+        quantity: g("quantity")?,
+        unit_price: g("unit_price_minor")?,
+        tax_class: s("tax_class")?,
+        subtotal: g("subtotal_minor")?,
+        tax: g("tax_minor")?,
+        total: g("total_minor")?,
+    })
+}
+
+pub(super) async fn load_products(conn: &mut sqlx::SqliteConnection, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
+    if skus.is_empty() {
+        return Ok(Vec::new());
+    }
+    let in_list = |prefix: &str| {
+        let mut sql = QueryBuilder::<Sqlite>::new(prefix);
+        sql.push(" WHERE sku IN (");
+        let mut list = sql.separated(", ");
+        for sku in skus {
+            list.push_bind(sku.as_str().to_owned());
+        }
+        sql.push(")");
+        sql
+    };
+    let mut products = in_list("SELECT sku, name_en, name_ar, tax_class, active FROM products");
+    let found = products.build().fetch_all(&mut *conn).await.map_err(db_error)?;
+    let mut prices = in_list("SELECT sku, currency, amount_minor FROM product_prices");
+    let price_rows = prices.build().fetch_all(&mut *conn).await.map_err(db_error)?;
+    let product_rows = found
+        .iter()
+        .map(|r| {
+            Ok(ProductRow {
+                sku: r.try_get("sku")?,
+                name_en: r.try_get("name_en")?,
+                name_ar: r.try_get("name_ar")?,
+                tax_class: r.try_get("tax_class")?,
+                active: r.try_get::<i64, _>("active")? == 1,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::internal)?;
+    let prices = price_rows
+        .iter()
+        .map(|r| Ok((r.try_get("sku")?, r.try_get("currency")?, r.try_get("amount_minor")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(StoreError::internal)?;
+    rows::products_from_rows(product_rows, prices)
+}
+
+pub(super) fn stock_level(r: &SqliteRow) -> Result<StockLevel, StoreError> {
+    Ok(StockLevel {
+        on_hand: r.try_get("on_hand").map_err(StoreError::internal)?,
+        reserved: r.try_get("reserved").map_err(StoreError::internal)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn schema_is_current(&self) -> Result<bool, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.reader)
+            .await
+            .unwrap_or_default();
+        Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
+    }
+
+    async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let existed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = ?")
+            .bind(product.sku.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let now = micros(OffsetDateTime::now_utc());
+        sqlx::query(
+            "INSERT INTO products (sku, name_en, name_ar, tax_class, active, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (sku) DO UPDATE SET name_en = excluded.name_en, name_ar = excluded.name_ar, \
+             tax_class = excluded.tax_class, active = excluded.active, updated_at = excluded.updated_at",
+        )
+        .bind(product.sku.as_str())
+        .bind(&product.name_en)
+        .bind(&product.name_ar)
+        .bind(product.tax_class.as_str())
+        .bind(i64::from(product.active))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        sqlx::query("DELETE FROM product_prices WHERE sku = ?")
+            .bind(product.sku.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        for price in &product.prices {
+            sqlx::query("INSERT INTO product_prices (sku, currency, amount_minor) VALUES (?, ?, ?)")
+                .bind(product.sku.as_str())
+                .bind(price.currency().code())
+                .bind(price.amount_minor())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(existed.is_none())
+    }
+
+    async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
+        let mut conn = self.reader.acquire().await.map_err(db_error)?;
+        Ok(load_products(&mut conn, std::slice::from_ref(sku)).await?.pop())
+    }
+
+    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = ?")
+            .bind(sku.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("product"));
+        }
+        let current = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = ?")
+            .bind(sku.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let level = match current {
+            Some(row) => stock_level(&row)?,
+            None => StockLevel::empty(),
+        }
+        .with_on_hand(on_hand)
+        .map_err(|source: StockError| StoreError::Stock { sku: sku.clone(), source })?;
+        sqlx::query(
+            "INSERT INTO stock (sku, on_hand, reserved, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at",
+        )
+        .bind(sku.as_str())
+        .bind(level.on_hand)
+        .bind(level.reserved)
+        .bind(micros(OffsetDateTime::now_utc()))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(level)
+    }
+
+    async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError> {
+        let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = ?")
+            .bind(sku.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(stock_level).transpose()
+    }
+
+    async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError> {
+        let uow = uow::SqliteUnitOfWork::begin(&self.writer).await?;
+        commands::place_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+    }
+
+    async fn update_order(&self, cmd: UpdateOrder<'_>) -> Result<Executed, StoreError> {
+        let uow = uow::SqliteUnitOfWork::begin(&self.writer).await?;
+        commands::update_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+    }
+
+    async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let lines = self.lines_of(&[id]).await?;
+        rows::order_from_row(order_row(&row)?, lines).map(Some)
+    }
+
+    async fn list_orders(&self, q: &OrderQuery) -> Result<OrderPage, StoreError> {
+        let mut sql = QueryBuilder::<Sqlite>::new(ORDER_COLUMNS);
+        sql.push(" WHERE 1 = 1");
+        if let Some(c) = &q.customer_id {
+            sql.push(" AND customer_id = ").push_bind(c.as_str().to_owned());
+        }
+        if let Some(s) = q.status {
+            sql.push(" AND order_status = ").push_bind(s.as_str());
+        }
+        if let Some(n) = &q.number {
+            sql.push(" AND number = ").push_bind(n.clone());
+        }
+        if let Some(from) = q.created_from {
+            sql.push(" AND created_at >= ").push_bind(micros(from));
+        }
+        if let Some(to) = q.created_to {
+            sql.push(" AND created_at < ").push_bind(micros(to));
+        }
+        if let Some(after) = q.after {
+            let at = micros(after.created_at);
+            sql.push(" AND (created_at < ").push_bind(at);
+            sql.push(" OR (created_at = ").push_bind(at);
+            sql.push(" AND id < ").push_bind(after.id.to_string()).push("))");
+        }
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
+        let found = sql.build().fetch_all(&self.reader).await.map_err(db_error)?;
+        let mut order_rows = found.iter().map(order_row).collect::<Result<Vec<_>, _>>()?;
+        let has_more = order_rows.len() > q.limit as usize;
+        order_rows.truncate(q.limit as usize);
+        let ids: Vec<Uuid> = order_rows.iter().map(|r| r.id).collect();
+        let lines = self.lines_of(&ids).await?;
+        let orders = rows::orders_from_rows(order_rows, lines)?;
+        let next = has_more
+            .then(|| orders.last().map(|o| OrderCursor { created_at: o.created_at, id: o.id }))
+            .flatten();
+        Ok(OrderPage { orders, next })
+    }
+
+    async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError> {
+        let found = sqlx::query(
+            "SELECT id, order_id, sequence, type, data, actor, occurred_at FROM order_events \
+             WHERE order_id = ? ORDER BY sequence",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_error)?;
+        found
+            .iter()
+            .map(|r| {
+                let row = EventRow {
+                    id: uuid_of(r, "id")?,
+                    order_id: uuid_of(r, "order_id")?,
+                    sequence: r.try_get("sequence").map_err(StoreError::internal)?,
+                    kind: r.try_get("type").map_err(StoreError::internal)?,
+                    data: r.try_get("data").map_err(StoreError::internal)?,
+                    actor: r.try_get("actor").map_err(StoreError::internal)?,
+                    occurred_at: from_micros(r.try_get("occurred_at").map_err(StoreError::internal)?)?,
+                };
+                rows::event_from_row(row)
+            })
+            .collect()
+    }
+
+    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= ?")
+            .bind(micros(now))
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}

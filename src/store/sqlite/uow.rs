@@ -1,0 +1,251 @@
+//! One SQLite write transaction (`BEGIN IMMEDIATE` on the single writer connection) as a `UnitOfWork`.
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, micros, order_row, stock_level};
+use crate::domain::catalog::Product;
+use crate::domain::events::OrderEvent;
+use crate::domain::order::Order;
+use crate::domain::stock::StockLevel;
+use crate::domain::values::{Sku, StoreCode};
+use crate::store::commands::{Claim, UnitOfWork};
+use crate::store::rows::{self, headers_from_json, headers_to_json};
+use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
+
+pub(super) struct SqliteUnitOfWork {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl SqliteUnitOfWork {
+    pub(super) async fn begin(writer: &SqlitePool) -> Result<Self, StoreError> {
+        Ok(SqliteUnitOfWork {
+            tx: writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?,
+        })
+    }
+}
+
+#[async_trait]
+impl UnitOfWork for SqliteUnitOfWork {
+    async fn claim_key(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
+        let row = sqlx::query(
+            "SELECT fingerprint, status_code, response_headers, response_body, expires_at \
+             FROM idempotency_keys WHERE principal = ? AND key = ?",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        if let Some(row) = row {
+            let expires_at: i64 = row.try_get("expires_at").map_err(StoreError::internal)?;
+            if expires_at > micros(now) {
+                let status: Option<i64> = row.try_get("status_code").map_err(StoreError::internal)?;
+                let headers: Option<String> = row.try_get("response_headers").map_err(StoreError::internal)?;
+                let body: Option<Vec<u8>> = row.try_get("response_body").map_err(StoreError::internal)?;
+                let (Some(status), Some(headers), Some(body)) = (status, headers, body) else {
+                    return Err(StoreError::RequestInProgress);
+                };
+                return Ok(Claim::Existing {
+                    fingerprint: row.try_get("fingerprint").map_err(StoreError::internal)?,
+                    response: StoredResponse {
+                        status: u16::try_from(status).map_err(StoreError::internal)?,
+                        headers: headers_from_json(&headers)?,
+                        body,
+                    },
+                });
+            }
+        }
+        // New, or expired and taken over by this request.
+        sqlx::query(
+            "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, expires_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (principal, key) DO UPDATE SET fingerprint = excluded.fingerprint, status_code = NULL, \
+             response_headers = NULL, response_body = NULL, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .bind(&key.fingerprint)
+        .bind(micros(now))
+        .bind(micros(now + key.ttl))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(Claim::New)
+    }
+
+    async fn save_response(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = ?, response_headers = ?, response_body = ? \
+             WHERE principal = ? AND key = ?",
+        )
+        .bind(i64::from(response.status))
+        .bind(headers_to_json(&response.headers))
+        .bind(&response.body)
+        .bind(&key.principal)
+        .bind(&key.key)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
+        load_products(&mut self.tx, skus).await
+    }
+
+    async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
+        // The write transaction already excludes every other writer; a plain read is a locked read here.
+        let mut levels = Vec::with_capacity(skus.len());
+        for sku in skus {
+            let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = ?")
+                .bind(sku.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+            if let Some(row) = row {
+                levels.push((sku.clone(), stock_level(&row)?));
+            }
+        }
+        Ok(levels)
+    }
+
+    async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
+        let now = micros(OffsetDateTime::now_utc());
+        for (sku, level) in levels {
+            sqlx::query("UPDATE stock SET on_hand = ?, reserved = ?, updated_at = ? WHERE sku = ?")
+                .bind(level.on_hand)
+                .bind(level.reserved)
+                .bind(now)
+                .bind(sku.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn next_order_seq(&mut self, store: &StoreCode) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO order_number_counters (store, last) VALUES (?, 1) \
+             ON CONFLICT (store) DO UPDATE SET last = last + 1 RETURNING last",
+        )
+        .bind(store.as_str())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn insert_order(&mut self, o: &Order) -> Result<(), StoreError> {
+        let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
+        sqlx::query(
+            "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
+             payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
+             shipping_tax_minor, grand_total_minor, version, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(o.id.to_string())
+        .bind(&o.number)
+        .bind(o.store.as_str())
+        .bind(o.customer_id.as_ref().map(|c| c.as_str()))
+        .bind(o.currency.code())
+        .bind(o.payment_method.as_str())
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(ship_to)
+        .bind(i64::from(o.vat_rate.get()))
+        .bind(o.totals.subtotal.amount_minor())
+        .bind(o.totals.tax.amount_minor())
+        .bind(o.totals.shipping.amount_minor())
+        .bind(o.shipping_tax.amount_minor())
+        .bind(o.totals.grand_total.amount_minor())
+        .bind(o.version)
+        .bind(micros(o.created_at))
+        .bind(micros(o.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        for (i, l) in o.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
+                 tax_class, subtotal_minor, tax_minor, total_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(o.id.to_string())
+            .bind(i64::try_from(i + 1).map_err(StoreError::internal)?)
+            .bind(l.sku.as_str())
+            .bind(&l.name_en)
+            .bind(&l.name_ar)
+            .bind(l.quantity.as_i64())
+            .bind(l.unit_price.amount_minor())
+            .bind(l.tax_class.as_str())
+            .bind(l.subtotal.amount_minor())
+            .bind(l.tax.amount_minor())
+            .bind(l.total.amount_minor())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = ?"))
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let lines = sqlx::query(&format!("{LINE_COLUMNS} WHERE order_id = ? ORDER BY line_no"))
+            .bind(id.to_string())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(line_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows::order_from_row(order_row(&row)?, lines).map(Some)
+    }
+
+    async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET order_status = ?, payment_status = ?, fulfilment_status = ?, version = ?, \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(o.version)
+        .bind(micros(o.updated_at))
+        .bind(o.id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.id.to_string())
+        .bind(e.order_id.to_string())
+        .bind(e.sequence)
+        .bind(e.kind.as_str())
+        .bind(e.data.to_string())
+        .bind(&e.actor)
+        .bind(micros(e.occurred_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(db_error)
+    }
+}
