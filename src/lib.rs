@@ -11,3 +11,10 @@
 
 pub mod domain;
 pub mod store;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;

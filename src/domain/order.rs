@@ -10,7 +10,7 @@ use super::currency::Currency;
 use super::events::{EventKind, OrderEvent};
 use super::money::Money;
 use super::pricing::{PricedLine, PricedOrder, Totals};
-use super::status::{FulfilmentStatus, InvalidTransition, OrderStatus, PaymentStatus, StatusMachine};
+use super::status::{FulfilmentStatus, InvalidTransition, OrderStatus, PaymentStatus, StatusMachine, Transition};
 use super::tax::BasisPoints;
 use super::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, StoreCode, text};
 
@@ -145,6 +145,7 @@ pub enum StockMove {
 pub struct OrderChange {
     pub event: OrderEvent,
     pub stock: Vec<StockMove>,
+    pub transitions: Vec<Transition>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -215,7 +216,6 @@ impl Order {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<OrderChange, OrderError> {
-        let next = self.status.order.move_to(OrderStatus::Cancelled)?;
         if self.status.fulfilment.has_shipped_anything() {
             return Err(OrderError::AlreadyShipped(InvalidTransition {
                 kind: FulfilmentStatus::KIND,
@@ -223,7 +223,7 @@ impl Order {
                 to: "cancelled",
             }));
         }
-        self.status.order = next;
+        let moved = self.status.order.advance(OrderStatus::Cancelled)?;
         let stock = self
             .lines
             .iter()
@@ -235,7 +235,11 @@ impl Order {
             actor,
             now,
         );
-        Ok(OrderChange { event, stock })
+        Ok(OrderChange {
+            event,
+            stock,
+            transitions: vec![moved],
+        })
     }
 
     fn change(&mut self, kind: EventKind, data: serde_json::Value, actor: &str, now: OffsetDateTime) -> OrderEvent {

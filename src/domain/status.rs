@@ -15,6 +15,14 @@ pub struct InvalidTransition {
     pub to: &'static str,
 }
 
+/// A move that happened, for metrics and the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub kind: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
 /// A finite status with a transition table.
 pub trait StatusMachine: Copy + Eq + fmt::Debug + 'static {
     const KIND: &'static str;
@@ -38,6 +46,17 @@ pub trait StatusMachine: Copy + Eq + fmt::Debug + 'static {
                 to: to.as_str(),
             })
         }
+    }
+
+    /// Moves `self` to `to` in place when the table allows it, returning the move made.
+    fn advance(&mut self, to: Self) -> Result<Transition, InvalidTransition> {
+        let from = *self;
+        *self = from.move_to(to)?;
+        Ok(Transition {
+            kind: Self::KIND,
+            from: from.as_str(),
+            to: to.as_str(),
+        })
     }
 
     fn parse(raw: &str) -> Option<Self> {

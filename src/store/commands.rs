@@ -100,7 +100,7 @@ pub(crate) async fn place_order(
     let response = (cmd.render)(&order);
     uow.save_response(cmd.idempotency, &response).await?;
     uow.commit().await?;
-    Ok(Executed::Fresh(Box::new(order), response))
+    Ok(Executed::Fresh(Box::new(order), response, Vec::new()))
 }
 
 pub(crate) async fn update_order(
@@ -129,7 +129,7 @@ pub(crate) async fn update_order(
     let response = (cmd.render)(&order);
     uow.save_response(cmd.idempotency, &response).await?;
     uow.commit().await?;
-    Ok(Executed::Fresh(Box::new(order), response))
+    Ok(Executed::Fresh(Box::new(order), response, change.transitions))
 }
 
 async fn move_stock(uow: &mut dyn UnitOfWork, moves: &[StockMove]) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::{NewOrder, Order, OrderChange, OrderError};
 use crate::domain::pricing::{PricingError, PricingPolicy};
-use crate::domain::status::OrderStatus;
+use crate::domain::status::{OrderStatus, Transition};
 use crate::domain::stock::{StockError, StockLevel};
 use crate::domain::values::{CustomerId, Quantity, Sku, StoreCode};
 
@@ -43,8 +43,8 @@ pub struct StoredResponse {
 /// What a state-changing command did.
 #[derive(Debug)]
 pub enum Executed {
-    /// The command ran now; the order as it stands after it.
-    Fresh(Box<Order>, StoredResponse),
+    /// The command ran now: the order as it stands after it, the response, and the status moves it made.
+    Fresh(Box<Order>, StoredResponse, Vec<Transition>),
     /// A retry of a command that already ran: the original response.
     Replayed(StoredResponse),
 }

@@ -1,0 +1,108 @@
+//! The `orderly` command line: `serve` (the default), `migrate`, `token`, `healthcheck`, `config`, `openapi`.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::server::{Application, open_store};
+use crate::{auth, shutdown, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "orderly", version, about = "Orders API for Gulf e-commerce")]
+pub struct Cli {
+    /// Optional TOML settings file; ORDERLY_* environment variables override it.
+    #[arg(long, global = true, env = "ORDERLY_CONFIG_FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (port 8080) and the admin endpoints (port 9090). The default.
+    Serve,
+    /// Apply database migrations, under a lock, and exit.
+    Migrate,
+    /// Print a signed JWT for development and tests (last line of output).
+    Token {
+        #[arg(long)]
+        sub: String,
+        /// Space-separated scopes, e.g. "orders:read orders:write".
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+    /// Exit 0 when the local admin port reports ready (the container HEALTHCHECK; no shell needed).
+    Healthcheck {
+        /// Check liveness (/healthz) instead of readiness (/readyz).
+        #[arg(long)]
+        live: bool,
+    },
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            telemetry::logging::init(&config.log_level);
+            open_store(&config, true).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Token { sub, scope, ttl } => {
+            let token = auth::mint(&config, &sub, &scope, ttl)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Healthcheck { live } => healthcheck(config.admin_listen, if live { "/healthz" } else { "/readyz" }),
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&config.redacted())?);
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", crate::http::openapi::document());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::logging::init(&config.log_level);
+    let app = Application::build(&config).await?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        backend = app.state().store.backend(),
+        api = %app.api_addr()?,
+        admin = %app.admin_addr()?,
+        config = %config.redacted(),
+        "orderly started"
+    );
+    app.run_until_stopped(shutdown::signal()).await
+}
+
+/// A minimal HTTP/1.1 GET against the admin port on loopback.
+fn healthcheck(admin: SocketAddr, path: &str) -> anyhow::Result<()> {
+    let target = SocketAddr::from(([127, 0, 0, 1], admin.port()));
+    let timeout = Duration::from_secs(2);
+    let mut stream = TcpStream::connect_timeout(&target, timeout).with_context(|| format!("connecting to {target}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 16];
+    let n = stream.read(&mut head)?;
+    let status = std::str::from_utf8(&head[..n]).unwrap_or("").split_whitespace().nth(1).unwrap_or("");
+    anyhow::ensure!(status == "200", "{path} answered {status:?}");
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! Settings: defaults, then an optional TOML file, then `ORDERLY_*` environment variables (highest wins).
+//!
+//! Secrets (`database_url`, `jwt_secret`) are `SecretString`s: they print as `[REDACTED]` in `Debug` and are
+//! masked by `redacted()`, which is what `orderly config` and the startup log show.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Money;
+use crate::domain::currency::Currency;
+use crate::domain::pricing::{PricingPolicy, ShippingFees};
+use crate::domain::tax::{BasisPoints, PriceMode, VatTable};
+use crate::domain::values::{CountryCode, StoreCode};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `production` refuses development conveniences such as the generated JWT key.
+    pub env: Environment,
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    /// A `postgres://` URL selects PostgreSQL; without it the SQLite file at `sqlite_path` is used.
+    pub database_url: Option<SecretString>,
+    pub sqlite_path: PathBuf,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout_ms: u64,
+    /// Apply migrations when `serve` starts. Defaults to true on SQLite and in development.
+    pub migrate_on_start: Option<bool>,
+    /// How long a duplicate request waits for the first one with its Idempotency-Key.
+    pub idempotency_wait_ms: u64,
+    pub idempotency_ttl_secs: u64,
+    /// HS256 shared secret (at least 32 bytes).
+    pub jwt_secret: Option<SecretString>,
+    /// RS256/ES256 public key (PEM) for verifying tokens.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// RS256/ES256 private key (PEM), used only by `orderly token`.
+    pub jwt_private_key_file: Option<PathBuf>,
+    pub jwt_algorithm: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    /// Development only: where the generated HS256 key lives, shared by `serve` and `token`.
+    pub dev_key_file: PathBuf,
+    pub store_code: String,
+    pub prices_include_tax: bool,
+    /// Overrides of the VAT table, e.g. `AE=500,SA=1500` (basis points).
+    pub vat_rates: String,
+    /// Flat shipping fee per currency in minor units, e.g. `KWD=1000,AED=1500`.
+    pub shipping_fees: String,
+    pub max_body_bytes: usize,
+    pub max_lines: usize,
+    pub max_quantity: u32,
+    pub request_timeout_ms: u64,
+    /// After SIGTERM: keep serving (while reporting not ready) this long so load balancers notice.
+    pub shutdown_delay_ms: u64,
+    /// Then: how long in-flight requests get to finish.
+    pub drain_timeout_ms: u64,
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            env: Environment::Development,
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            admin_listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            database_url: None,
+            sqlite_path: PathBuf::from("orderly.db"),
+            db_max_connections: 10,
+            db_acquire_timeout_ms: 2_000,
+            migrate_on_start: None,
+            idempotency_wait_ms: 5_000,
+            idempotency_ttl_secs: 24 * 3600,
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            jwt_private_key_file: None,
+            jwt_algorithm: "HS256".into(),
+            jwt_issuer: "orderly".into(),
+            jwt_audience: "orderly-api".into(),
+            dev_key_file: PathBuf::from("orderly-dev.key"),
+            store_code: "KW".into(),
+            prices_include_tax: false,
+            vat_rates: String::new(),
+            shipping_fees: String::new(),
+            max_body_bytes: 64 * 1024,
+            max_lines: 100,
+            max_quantity: 1_000,
+            request_timeout_ms: 10_000,
+            shutdown_delay_ms: 5_000,
+            drain_timeout_ms: 20_000,
+            log_level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+fn invalid(msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(msg.into())
+}
+
+/// Parses `K=V,K=V` lists.
+fn pairs(raw: &str) -> Result<Vec<(String, i64)>, ConfigError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').ok_or_else(|| invalid(format!("`{p}` is not KEY=VALUE")))?;
+            let v = v.trim().parse::<i64>().map_err(|_| invalid(format!("`{p}`: value is not an integer")))?;
+            Ok((k.trim().to_owned(), v))
+        })
+        .collect()
+}
+
+impl Config {
+    /// Loads from defaults, the file (if given) and the environment, then validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(DefaultsOnly::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(invalid(format!("config file {} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // Only the names this struct knows; ORDERLY_TEST_* and friends are not settings.
+        let figment = figment.merge(Env::prefixed("ORDERLY_").only(FIELDS).lowercase(true));
+        let config: Config = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.store_code()?;
+        self.pricing_policy()?;
+        if self.max_lines == 0 || self.max_quantity == 0 || self.max_body_bytes < 1024 {
+            return Err(invalid("max_lines and max_quantity must be positive, max_body_bytes at least 1024"));
+        }
+        if self.env == Environment::Production {
+            let secret_ok = self.jwt_secret.as_ref().is_some_and(|s| s.expose_secret().len() >= 32);
+            if !secret_ok && self.jwt_public_key_file.is_none() {
+                return Err(invalid(
+                    "production needs ORDERLY_JWT_SECRET (32+ bytes) or ORDERLY_JWT_PUBLIC_KEY_FILE; \
+                     the development key is refused",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn store_code(&self) -> Result<StoreCode, ConfigError> {
+        StoreCode::parse(&self.store_code).map_err(|e| invalid(format!("store_code: {e}")))
+    }
+
+    pub fn pricing_policy(&self) -> Result<PricingPolicy, ConfigError> {
+        let mut rates = Vec::new();
+        for (country, bp) in pairs(&self.vat_rates)? {
+            let c = CountryCode::parse(&country).map_err(|e| invalid(format!("vat_rates: {e}")))?;
+            let r = BasisPoints::new(bp).map_err(|e| invalid(format!("vat_rates: {e}")))?;
+            rates.push((c, r));
+        }
+        let mut fees = Vec::new();
+        for (code, minor) in pairs(&self.shipping_fees)? {
+            let currency: Currency = code.parse().map_err(|e| invalid(format!("shipping_fees: {e}")))?;
+            if minor < 0 {
+                return Err(invalid("shipping_fees must not be negative"));
+            }
+            fees.push(Money::new(minor, currency));
+        }
+        Ok(PricingPolicy {
+            vat: VatTable::default().with_rates(rates),
+            price_mode: if self.prices_include_tax { PriceMode::Inclusive } else { PriceMode::Exclusive },
+            shipping: ShippingFees::new(fees),
+        })
+    }
+
+    pub fn uses_postgres(&self) -> bool {
+        self.database_url.is_some()
+    }
+
+    pub fn migrate_on_start(&self) -> bool {
+        self.migrate_on_start
+            .unwrap_or(!self.uses_postgres() || self.env == Environment::Development)
+    }
+
+    pub fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    /// The effective configuration as TOML-like `key = value` lines, secrets masked.
+    pub fn redacted(&self) -> serde_json::Value {
+        let secret = |s: &Option<SecretString>| s.as_ref().map(|_| "[REDACTED]");
+        serde_json::json!({
+            "env": self.env,
+            "listen": self.listen.to_string(),
+            "admin_listen": self.admin_listen.to_string(),
+            "database_url": self.database_url.as_ref().map(|u| redact_url(u.expose_secret())),
+            "sqlite_path": self.sqlite_path,
+            "db_max_connections": self.db_max_connections,
+            "db_acquire_timeout_ms": self.db_acquire_timeout_ms,
+            "migrate_on_start": self.migrate_on_start(),
+            "idempotency_wait_ms": self.idempotency_wait_ms,
+            "idempotency_ttl_secs": self.idempotency_ttl_secs,
+            "jwt_secret": secret(&self.jwt_secret),
+            "jwt_public_key_file": self.jwt_public_key_file,
+            "jwt_private_key_file": self.jwt_private_key_file,
+            "jwt_algorithm": self.jwt_algorithm,
+            "jwt_issuer": self.jwt_issuer,
+            "jwt_audience": self.jwt_audience,
+            "dev_key_file": self.dev_key_file,
+            "store_code": self.store_code,
+            "prices_include_tax": self.prices_include_tax,
+            "vat_rates": self.vat_rates,
+            "shipping_fees": self.shipping_fees,
+            "max_body_bytes": self.max_body_bytes,
+            "max_lines": self.max_lines,
+            "max_quantity": self.max_quantity,
+            "request_timeout_ms": self.request_timeout_ms,
+            "shutdown_delay_ms": self.shutdown_delay_ms,
+            "drain_timeout_ms": self.drain_timeout_ms,
+            "log_level": self.log_level,
+        })
+    }
+}
+
+/// Every setting name, for the environment filter.
+const FIELDS: &[&str] = &[
+    "env", "listen", "admin_listen", "database_url", "sqlite_path", "db_max_connections", "db_acquire_timeout_ms",
+    "migrate_on_start", "idempotency_wait_ms", "idempotency_ttl_secs", "jwt_secret", "jwt_public_key_file",
+    "jwt_private_key_file", "jwt_algorithm", "jwt_issuer", "jwt_audience", "dev_key_file", "store_code",
+    "prices_include_tax", "vat_rates", "shipping_fees", "max_body_bytes", "max_lines", "max_quantity",
+    "request_timeout_ms", "shutdown_delay_ms", "drain_timeout_ms", "log_level",
+];
+
+/// Figment needs serializable defaults; secrets have none, so this mirror leaves them out.
+#[derive(Serialize)]
+struct DefaultsOnly(serde_json::Value);
+
+impl Default for DefaultsOnly {
+    fn default() -> Self {
+        let mut v = Config::default().redacted();
+        if let Some(map) = v.as_object_mut() {
+            map.retain(|_, value| !value.is_null());
+            map.remove("migrate_on_start");
+        }
+        DefaultsOnly(v)
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:[REDACTED]@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "[REDACTED]".into();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:[REDACTED]@{host}")
+        }
+        None => format!("{scheme}://{rest}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_never_print() {
+        assert_eq!(redact_url("postgres://app:hunter2@db:5432/orders"), "postgres://app:[REDACTED]@db:5432/orders");
+        let config = Config {
+            database_url: Some(SecretString::from("postgres://app:hunter2@db/orders")),
+            jwt_secret: Some(SecretString::from("s".repeat(40))),
+            ..Config::default()
+        };
+        let shown = format!("{} {:?}", config.redacted(), config);
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains(&"s".repeat(40)));
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_real_key() {
+        let config = Config { env: Environment::Production, ..Config::default() };
+        assert!(config.validate().is_err());
+        let short = Config { jwt_secret: Some(SecretString::from("short")), ..config.clone() };
+        assert!(short.validate().is_err());
+        let good = Config { jwt_secret: Some(SecretString::from("k".repeat(32))), ..config };
+        assert!(good.validate().is_ok());
+    }
+
+    #[test]
+    fn vat_and_shipping_overrides_parse() {
+        let config = Config { vat_rates: "KW=500".into(), shipping_fees: "KWD=750".into(), ..Config::default() };
+        let policy = config.pricing_policy().unwrap();
+        let kw = CountryCode::parse("KW").unwrap();
+        assert_eq!(policy.vat.rate_for(&kw).map(BasisPoints::get), Some(500));
+        assert_eq!(policy.shipping.fee_for(Currency::Kwd).amount_minor(), 750);
+        assert!(Config { vat_rates: "KW=abc".into(), ..Config::default() }.validate().is_err());
+    }
+}

@@ -1,0 +1,252 @@
+//! Extractors that turn HTTP into checked values, answering with the app's own problem+json when they cannot:
+//! JSON bodies (with JSON pointers to bad fields), query strings, the caller's token, Idempotency-Key, If-Match.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::{ApiError, FieldError};
+use crate::auth::Principal;
+
+/// A JSON body parsed into `T`, plus its canonical form (keys sorted) for idempotency fingerprints.
+pub struct JsonBody<T> {
+    pub value: T,
+    pub canonical: Vec<u8>,
+}
+
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        out.push('/');
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// The field serde names in an `unknown field` message (query strings carry no path of their own).
+fn unknown_field(message: &str) -> Option<&str> {
+    message.strip_prefix("unknown field `")?.split('`').next()
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<(bool, Bytes), ApiError> {
+    let json = is_json(req.headers());
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                format!("the body may be at most {} bytes", state.limits.max_body_bytes),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "Unreadable body", "the body could not be read")
+        }
+    })?;
+    Ok((json, bytes))
+}
+
+fn parse_json<T: DeserializeOwned>(json: bool, bytes: &[u8]) -> Result<JsonBody<T>, ApiError> {
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "send the body as application/json",
+        ));
+    }
+    let raw: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
+    let canonical = serde_json::to_vec(&raw).map_err(|_| ApiError::internal())?;
+    let value = serde_path_to_error::deserialize(raw).map_err(|e| {
+        let at = pointer(e.path());
+        ApiError::field(if at.is_empty() { "/".to_owned() } else { at }, e.inner().to_string())
+    })?;
+    Ok(JsonBody { value, canonical })
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (json, bytes) = read_body(req, state).await?;
+        parse_json(json, &bytes)
+    }
+}
+
+/// An optional body: an empty one is `None`; anything else must be valid JSON.
+impl<T: DeserializeOwned> OptionalFromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+        let (json, bytes) = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        parse_json(json, &bytes).map(Some)
+    }
+}
+
+/// A query string parsed into `T`; unknown or malformed parameters are a 422.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded_from(query).map(QueryParams)
+    }
+}
+
+fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::field("/", "invalid query string"))?)
+        .map(|q| q.0)
+        .map_err(|e| {
+            let text = e.body_text();
+            let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
+            let param = unknown_field(&detail).map(|f| format!("/{f}")).unwrap_or_else(|| "/".to_owned());
+            ApiError::validation(vec![FieldError { pointer: param, detail }])
+        })
+}
+
+/// The authenticated caller.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <token>"))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <token>"))?;
+        let principal = state.verifier.verify(token).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            let why = match &e {
+                crate::auth::AuthError::Token(t) => match t.kind() {
+                    ErrorKind::ExpiredSignature => "the token has expired",
+                    ErrorKind::InvalidSignature => "the token signature is not valid",
+                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => "the token was issued for someone else",
+                    _ => "the token is malformed",
+                },
+                crate::auth::AuthError::Key(_) => "the token cannot be checked",
+            };
+            ApiError::unauthenticated("invalid_token", why)
+        })?;
+        Ok(Auth(principal))
+    }
+}
+
+impl Auth {
+    /// Requires one of `scopes`; returns the one held.
+    pub fn require<'a>(&self, scopes: &[&'a str]) -> Result<&'a str, ApiError> {
+        scopes
+            .iter()
+            .copied()
+            .find(|s| self.0.has(s))
+            .ok_or_else(|| ApiError::forbidden(scopes.first().copied().unwrap_or("")))
+    }
+}
+
+/// The `Idempotency-Key` header: an opaque string of 1 to 255 visible ASCII characters. The draft standard sends
+/// it as a quoted structured-field string; the quotes are optional here.
+pub struct IdempotencyKeyHeader(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.headers.get("idempotency-key").ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_missing",
+                "Idempotency-Key missing",
+                "this request changes state: send an Idempotency-Key header (a UUID is a good choice)",
+            )
+        })?;
+        let invalid = || {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_invalid",
+                "Idempotency-Key invalid",
+                "an Idempotency-Key is 1 to 255 visible ASCII characters",
+            )
+        };
+        let text = raw.to_str().map_err(|_| invalid())?.trim();
+        let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        if text.is_empty() || text.len() > 255 || !text.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(invalid());
+        }
+        Ok(IdempotencyKeyHeader(text.to_owned()))
+    }
+}
+
+/// The `If-Match` header holding the order version the caller last saw, as the strong ETag `"<version>"`.
+pub struct IfMatch(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.headers.get(header::IF_MATCH).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "if_match_required",
+                "If-Match required",
+                "send If-Match with the ETag of the order you last read",
+            )
+        })?;
+        let text = raw.to_str().unwrap_or("").trim();
+        let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        inner.parse::<i64>().map(IfMatch).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "if_match_invalid",
+                "If-Match invalid",
+                "If-Match must be one strong ETag such as \"3\"",
+            )
+        })
+    }
+}
+
+/// The request fingerprint stored with an Idempotency-Key: method, path, If-Match and the canonical body.
+pub fn fingerprint(method: &str, path: &str, if_match: Option<i64>, canonical_body: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update(b" ");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(if_match.map(|v| v.to_string()).unwrap_or_default().as_bytes());
+    h.update(b"\n");
+    h.update(canonical_body);
+    hex::encode(h.finalize())
+}

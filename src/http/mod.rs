@@ -1,0 +1,151 @@
+//! The axum adapter: `router()` merges one router per resource and wraps them in the request pipeline
+//! (request id, trace id, timeout, metrics, one JSON log line per request). `admin` is the separate
+//! operations port: health, readiness, metrics.
+
+pub mod admin;
+pub mod catalog;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod orders;
+pub mod wire;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use crate::auth::Verifier;
+use crate::domain::pricing::PricingPolicy;
+use crate::domain::values::StoreCode;
+use crate::store::Store;
+use crate::telemetry::Metrics;
+use crate::telemetry::logging::{request_id, trace_id};
+use crate::telemetry::metrics::{HttpLabels, method_label};
+use error::ApiError;
+use wire::OrderLimits;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub order: OrderLimits,
+    pub request_timeout: Duration,
+}
+
+/// Process-wide health: set to draining on SIGTERM so readiness fails while requests still complete.
+#[derive(Debug, Default)]
+pub struct Health {
+    draining: AtomicBool,
+    schema_current: AtomicBool,
+}
+
+impl Health {
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub verifier: Arc<Verifier>,
+    pub policy: Arc<PricingPolicy>,
+    pub store_code: StoreCode,
+    pub limits: Limits,
+    pub idempotency_ttl: time::Duration,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+}
+
+/// The public API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(orders::router())
+        .merge(catalog::router())
+        .merge(openapi::router())
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Not found", "no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        "this endpoint does not accept that method",
+    )
+}
+
+/// Request id and trace id, a deadline, metrics by route template, and one log line per request.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = method_label(req.method());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let id = request_id(req.headers().get("x-request-id").and_then(|v| v.to_str().ok()));
+    let trace = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_id)
+        .map(str::to_owned);
+    let span = tracing::info_span!("request", request_id = %id, trace_id = trace.as_deref().unwrap_or(""));
+
+    state.metrics.http_active.inc();
+    let outcome = tokio::time::timeout(state.limits.request_timeout, next.run(req))
+        .instrument(span.clone())
+        .await;
+    state.metrics.http_active.dec();
+    let mut response = outcome.unwrap_or_else(|_| {
+        ApiError::unavailable("request_timeout", "the request took too long and was abandoned; it may be retried")
+            .into_response()
+    });
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.observe_request(
+        HttpLabels {
+            http_request_method: method.to_owned(),
+            http_route: route.clone(),
+            http_response_status_code: status,
+        },
+        elapsed.as_secs_f64(),
+    );
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    if state.health.is_draining() {
+        // Ask keep-alive clients to reconnect, so they land on a replica that is not shutting down.
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            target: "orderly::http",
+            method = method,
+            route = %route,
+            status = status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        )
+    });
+    response
+}

@@ -1,0 +1,299 @@
+//! `/v1/orders`: place, read, list and cancel orders. Thin: extract, convert, call the store, map the result.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{Auth, IdempotencyKeyHeader, IfMatch, JsonBody, QueryParams, fingerprint};
+use super::wire::{CancelOrderRequest, CreateOrderRequest, OrderPageView, OrderView};
+use crate::domain::order::Order;
+use crate::domain::status::{OrderStatus, StatusMachine};
+use crate::domain::values::CustomerId;
+use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder, StoredResponse, UpdateOrder};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/orders", post(create_order).get(list_orders))
+        .route("/v1/orders/{id}", get(get_order))
+        .route("/v1/orders/{id}/cancel", post(cancel_order))
+}
+
+pub(super) const READ_ANY: &str = "orders:read";
+pub(super) const READ_OWN: &str = "orders:read:own";
+pub(super) const WRITE_ANY: &str = "orders:write";
+pub(super) const WRITE_OWN: &str = "orders:write:own";
+
+/// The customer whose orders alone the caller may see, or `None` for staff who may see all.
+fn own_scope(auth: &Auth, held: &str, own: &str) -> Result<Option<CustomerId>, ApiError> {
+    if held != own {
+        return Ok(None);
+    }
+    CustomerId::parse(&auth.0.sub)
+        .map(Some)
+        .map_err(|_| ApiError::unauthenticated("invalid_token", "the token subject is not a valid customer id"))
+}
+
+fn order_response(status: StatusCode, order: &Order) -> StoredResponse {
+    let body = serde_json::to_vec(&OrderView::from(order)).unwrap_or_default();
+    StoredResponse {
+        status: status.as_u16(),
+        headers: vec![
+            ("location".into(), format!("/v1/orders/{}", order.id)),
+            ("etag".into(), format!("\"{}\"", order.version)),
+        ],
+        body,
+    }
+}
+
+/// Turns a stored (or fresh) response into HTTP, marking replays.
+pub(super) fn respond(state: &AppState, executed: Executed) -> Response {
+    let (stored, replayed) = match executed {
+        Executed::Fresh(_, stored, _) => (stored, false),
+        Executed::Replayed(stored) => {
+            state.metrics.idempotent_replay();
+            (stored, true)
+        }
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in &stored.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+            headers.insert(n, v);
+        }
+    }
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    (status, headers, stored.body).into_response()
+}
+
+pub(super) fn idempotency(state: &AppState, auth: &Auth, key: IdempotencyKeyHeader, print: String) -> IdempotencyKey {
+    IdempotencyKey {
+        principal: auth.0.sub.clone(),
+        key: key.0,
+        fingerprint: print,
+        ttl: state.idempotency_ttl,
+    }
+}
+
+#[utoipa::path(post, path = "/v1/orders", tag = "orders",
+    request_body = CreateOrderRequest,
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended order; retries reuse it")),
+    responses(
+        (status = 201, description = "Order placed; stock reserved", body = OrderView),
+        (status = 409, description = "insufficient_stock or request_in_progress", body = super::error::Problem),
+        (status = 422, description = "validation_failed, unknown_sku, idempotency_key_reused ...", body = super::error::Problem),
+    ),
+    security(("bearer" = ["orders:write", "orders:write:own"])))]
+pub async fn create_order(
+    State(state): State<AppState>,
+    auth: Auth,
+    key: IdempotencyKeyHeader,
+    body: JsonBody<CreateOrderRequest>,
+) -> Result<Response, ApiError> {
+    let held = auth.require(&[WRITE_ANY, WRITE_OWN])?;
+    let mut request = body.value.parse(state.limits.order).map_err(ApiError::validation)?;
+    if let Some(customer) = own_scope(&auth, held, WRITE_OWN)? {
+        if request.customer_id.as_ref().is_some_and(|c| c != &customer) {
+            return Err(ApiError::field("/customer_id", "customers place orders for themselves only"));
+        }
+        request.customer_id = Some(customer);
+    }
+    let key = idempotency(&state, &auth, key, fingerprint("POST", "/v1/orders", None, &body.canonical));
+    let (currency, method) = (request.currency, request.payment_method);
+    let render = |o: &Order| order_response(StatusCode::CREATED, o);
+    let executed = state
+        .store
+        .place_order(PlaceOrder {
+            idempotency: &key,
+            request,
+            store: &state.store_code,
+            policy: &state.policy,
+            actor: &auth.0.sub,
+            render: &render,
+        })
+        .await
+        .inspect_err(|e| {
+            if matches!(e, crate::store::StoreError::Stock { .. }) {
+                state.metrics.stock_reservation_failed();
+            }
+        })?;
+    if matches!(executed, Executed::Fresh(..)) {
+        state.metrics.order_created(state.store_code.as_str(), currency.code(), method.as_str());
+    }
+    Ok(respond(&state, executed))
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses((status = 200, body = OrderView), (status = 404, body = super::error::Problem)),
+    security(("bearer" = ["orders:read", "orders:read:own"])))]
+pub async fn get_order(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let held = auth.require(&[READ_ANY, READ_OWN])?;
+    let owner = own_scope(&auth, held, READ_OWN)?;
+    let not_found = || ApiError::not_found("order_not_found", "the order");
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let order = state
+        .store
+        .get_order(id)
+        .await?
+        .filter(|o| owner.as_ref().is_none_or(|c| o.belongs_to(c)))
+        .ok_or_else(not_found)?;
+    let etag = format!("\"{}\"", order.version);
+    Ok(([(header::ETAG, etag)], axum::Json(OrderView::from(&order))).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    pub customer_id: Option<String>,
+    /// Order status: open, confirmed, completed, cancelled.
+    pub status: Option<String>,
+    /// Exact order number, e.g. KW-000000042.
+    pub number: Option<String>,
+    /// RFC 3339; inclusive.
+    pub created_from: Option<String>,
+    /// RFC 3339; exclusive.
+    pub created_to: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn encode_cursor(c: OrderCursor) -> String {
+    let micros = c.created_at.unix_timestamp_nanos() / 1_000;
+    URL_SAFE_NO_PAD.encode(format!("1:{micros}:{}", c.id))
+}
+
+fn decode_cursor(raw: &str) -> Option<OrderCursor> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let mut parts = text.splitn(3, ':');
+    if parts.next()? != "1" {
+        return None;
+    }
+    let micros: i128 = parts.next()?.parse().ok()?;
+    let id = Uuid::parse_str(parts.next()?).ok()?;
+    let created_at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).ok()?;
+    Some(OrderCursor { created_at, id })
+}
+
+fn rfc3339(pointer: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    raw.map(|r| {
+        OffsetDateTime::parse(r, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| ApiError::field(pointer, "must be an RFC 3339 time such as 2026-11-28T10:00:00Z"))
+    })
+    .transpose()
+}
+
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(ListParams),
+    responses((status = 200, body = OrderPageView), (status = 422, body = super::error::Problem)),
+    security(("bearer" = ["orders:read", "orders:read:own"])))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    auth: Auth,
+    QueryParams(p): QueryParams<ListParams>,
+) -> Result<Response, ApiError> {
+    let held = auth.require(&[READ_ANY, READ_OWN])?;
+    let own = own_scope(&auth, held, READ_OWN)?;
+    let requested = p
+        .customer_id
+        .as_deref()
+        .map(|c| CustomerId::parse(c).map_err(|e| ApiError::field("/customer_id", e.0)))
+        .transpose()?;
+    let customer_id = match (own, requested) {
+        // A customer only ever lists their own orders; asking for someone else's yields nothing.
+        (Some(own), Some(req)) if own != req => return Ok(axum::Json(OrderPageView { items: vec![], next_cursor: None }).into_response()),
+        (Some(own), _) => Some(own),
+        (None, req) => req,
+    };
+    let status = p
+        .status
+        .as_deref()
+        .map(|s| OrderStatus::parse(s).ok_or_else(|| ApiError::field("/status", "one of open, confirmed, completed, cancelled")))
+        .transpose()?;
+    let limit = p.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::field("/limit", "limit is between 1 and 100"));
+    }
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor(c).ok_or_else(|| ApiError::field("/cursor", "not a cursor this API returned")))
+        .transpose()?;
+    let query = OrderQuery {
+        customer_id,
+        status,
+        number: p.number,
+        created_from: rfc3339("/created_from", p.created_from.as_deref())?,
+        created_to: rfc3339("/created_to", p.created_to.as_deref())?,
+        limit,
+        after,
+    };
+    let page = state.store.list_orders(&query).await?;
+    Ok(axum::Json(OrderPageView {
+        items: page.orders.iter().map(OrderView::from).collect(),
+        next_cursor: page.next.map(encode_cursor),
+    })
+    .into_response())
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders",
+    request_body(content = Option<CancelOrderRequest>, description = "Optional reason"),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header), ("If-Match" = String, Header, description = "ETag of the order, e.g. \"1\"")),
+    responses(
+        (status = 200, description = "Cancelled; stock released", body = OrderView),
+        (status = 409, description = "invalid_transition", body = super::error::Problem),
+        (status = 412, description = "version_conflict", body = super::error::Problem),
+        (status = 428, description = "if_match_required", body = super::error::Problem),
+    ),
+    security(("bearer" = ["orders:write", "orders:write:own"])))]
+pub async fn cancel_order(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    key: IdempotencyKeyHeader,
+    IfMatch(version): IfMatch,
+    body: Option<JsonBody<CancelOrderRequest>>,
+) -> Result<Response, ApiError> {
+    let held = auth.require(&[WRITE_ANY, WRITE_OWN])?;
+    let owner = own_scope(&auth, held, WRITE_OWN)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("order_not_found", "the order"))?;
+    let (reason, canonical) = match body {
+        Some(b) => (b.value.reason, b.canonical),
+        None => (None, b"{}".to_vec()),
+    };
+    let path = format!("/v1/orders/{id}/cancel");
+    let key = idempotency(&state, &auth, key, fingerprint("POST", &path, Some(version), &canonical));
+    let actor = auth.0.sub.clone();
+    let apply = move |o: &mut Order| o.cancel(reason.clone(), &actor, OffsetDateTime::now_utc());
+    let render = |o: &Order| order_response(StatusCode::OK, o);
+    let executed = state
+        .store
+        .update_order(UpdateOrder {
+            idempotency: &key,
+            order_id: id,
+            expected_version: version,
+            owner: owner.as_ref(),
+            apply: &apply,
+            render: &render,
+        })
+        .await?;
+    if let Executed::Fresh(_, _, moves) = &executed {
+        for m in moves {
+            state.metrics.order_transition(m.kind, m.from, m.to);
+        }
+    }
+    Ok(respond(&state, executed))
+}

@@ -1,0 +1,286 @@
+//! Order shapes on the wire, and their conversion to and from the domain. Requests arrive as loose strings and
+//! numbers and are parsed here, collecting every bad field with its JSON pointer before answering.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::error::FieldError;
+use crate::domain::Money;
+use crate::domain::currency::Currency;
+use crate::domain::order::{NewOrder, Order, PaymentMethod, ShipTo, phone};
+use crate::domain::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, text};
+
+/// An amount in integer minor units (fils, halalas, cents) of an ISO 4217 currency.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct MoneyView {
+    #[schema(example = 1235)]
+    pub amount_minor: i64,
+    #[schema(example = "KWD")]
+    pub currency: String,
+}
+
+impl From<Money> for MoneyView {
+    fn from(m: Money) -> Self {
+        MoneyView {
+            amount_minor: m.amount_minor(),
+            currency: m.currency().code().to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipToRequest {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    #[schema(example = "KW")]
+    pub country: String,
+    #[schema(example = "+96550000000")]
+    pub phone: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    /// Staff and services only; a customer's orders are always their own.
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[schema(example = "KWD")]
+    pub currency: String,
+    pub ship_to: ShipToRequest,
+    pub lines: Vec<LineRequest>,
+    /// `card` or `cod` (cash on delivery).
+    #[schema(example = "card")]
+    pub payment_method: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelOrderRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Limits that apply while parsing an order.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderLimits {
+    pub max_lines: usize,
+    pub max_quantity: u32,
+}
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn check<T>(&mut self, pointer: impl Into<String>, r: Result<T, Invalid>) -> Option<T> {
+        r.map_err(|e| {
+            self.0.push(FieldError {
+                pointer: pointer.into(),
+                detail: e.0,
+            })
+        })
+        .ok()
+    }
+}
+
+impl CreateOrderRequest {
+    /// Parses into a domain `NewOrder`, or every field error found.
+    pub fn parse(self, limits: OrderLimits) -> Result<NewOrder, Vec<FieldError>> {
+        let mut errs = Errors(Vec::new());
+        let customer_id = self
+            .customer_id
+            .as_deref()
+            .and_then(|c| errs.check("/customer_id", CustomerId::parse(c)).map(Some))
+            .flatten();
+        let currency = errs.check("/currency", self.currency.parse::<Currency>().map_err(|e| Invalid(e.to_string())));
+        let payment_method = errs.check(
+            "/payment_method",
+            PaymentMethod::parse(&self.payment_method).ok_or_else(|| Invalid("payment_method is `card` or `cod`".into())),
+        );
+        let s = &self.ship_to;
+        let name = errs.check("/ship_to/name", text(&s.name, 200));
+        let line1 = errs.check("/ship_to/line1", text(&s.line1, 300));
+        let line2 = match s.line2.as_deref() {
+            Some(l) => errs.check("/ship_to/line2", text(l, 300)).map(Some),
+            None => Some(None),
+        };
+        let city = errs.check("/ship_to/city", text(&s.city, 100));
+        let country = errs.check("/ship_to/country", CountryCode::parse(&s.country));
+        let phone = errs.check("/ship_to/phone", phone(&s.phone));
+
+        if self.lines.is_empty() {
+            errs.0.push(FieldError { pointer: "/lines".into(), detail: "an order needs at least one line".into() });
+        }
+        if self.lines.len() > limits.max_lines {
+            errs.0.push(FieldError {
+                pointer: "/lines".into(),
+                detail: format!("an order may have at most {} lines", limits.max_lines),
+            });
+        }
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (i, l) in self.lines.iter().enumerate() {
+            let sku = errs.check(format!("/lines/{i}/sku"), Sku::parse(&l.sku));
+            let quantity = errs.check(format!("/lines/{i}/quantity"), Quantity::parse(l.quantity, limits.max_quantity));
+            if let Some(sku) = &sku
+                && lines.iter().any(|(s, _): &(Sku, Quantity)| s == sku)
+            {
+                errs.0.push(FieldError {
+                    pointer: format!("/lines/{i}/sku"),
+                    detail: "each SKU may appear on one line only".into(),
+                });
+            }
+            if let (Some(sku), Some(quantity)) = (sku, quantity) {
+                lines.push((sku, quantity));
+            }
+        }
+        match (currency, payment_method, name, line1, line2, city, country, phone) {
+            (Some(currency), Some(payment_method), Some(name), Some(line1), Some(line2), Some(city), Some(country), Some(phone))
+                if errs.0.is_empty() =>
+            {
+                Ok(NewOrder {
+                    customer_id,
+                    currency,
+                    ship_to: ShipTo { name, line1, line2, city, country, phone },
+                    lines,
+                    payment_method,
+                })
+            }
+            _ => Err(errs.0),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusView {
+    #[schema(example = "open")]
+    pub order: String,
+    #[schema(example = "pending")]
+    pub payment: String,
+    #[schema(example = "unfulfilled")]
+    pub fulfilment: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipToView {
+    pub name: String,
+    pub line1: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub city: String,
+    pub country: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineView {
+    pub sku: String,
+    pub name_en: String,
+    pub name_ar: String,
+    pub quantity: u32,
+    pub unit_price: MoneyView,
+    pub tax_class: String,
+    /// Quantity times unit price, before VAT.
+    pub subtotal: MoneyView,
+    pub tax: MoneyView,
+    pub total: MoneyView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalsView {
+    pub subtotal: MoneyView,
+    /// All VAT on the order, shipping included.
+    pub tax: MoneyView,
+    pub shipping: MoneyView,
+    pub grand_total: MoneyView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: Uuid,
+    #[schema(example = "KW-000000042")]
+    pub number: String,
+    pub customer_id: Option<String>,
+    pub currency: String,
+    pub payment_method: String,
+    pub status: StatusView,
+    pub ship_to: ShipToView,
+    pub lines: Vec<LineView>,
+    pub totals: TotalsView,
+    /// VAT rate applied, in basis points (500 = 5%).
+    pub vat_rate_bp: u32,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&Order> for OrderView {
+    fn from(o: &Order) -> Self {
+        OrderView {
+            id: o.id,
+            number: o.number.clone(),
+            customer_id: o.customer_id.as_ref().map(|c| c.as_str().to_owned()),
+            currency: o.currency.code().to_owned(),
+            payment_method: o.payment_method.as_str().to_owned(),
+            status: StatusView {
+                order: o.status.order.to_string(),
+                payment: o.status.payment.to_string(),
+                fulfilment: o.status.fulfilment.to_string(),
+            },
+            ship_to: ShipToView {
+                name: o.ship_to.name.clone(),
+                line1: o.ship_to.line1.clone(),
+                line2: o.ship_to.line2.clone(),
+                city: o.ship_to.city.clone(),
+                country: o.ship_to.country.as_str().to_owned(),
+                phone: o.ship_to.phone.clone(),
+            },
+            lines: o
+                .lines
+                .iter()
+                .map(|l| LineView {
+                    sku: l.sku.as_str().to_owned(),
+                    name_en: l.name_en.clone(),
+                    name_ar: l.name_ar.clone(),
+                    quantity: l.quantity.get(),
+                    unit_price: l.unit_price.into(),
+                    tax_class: l.tax_class.as_str().to_owned(),
+                    subtotal: l.subtotal.into(),
+                    tax: l.tax.into(),
+                    total: l.total.into(),
+                })
+                .collect(),
+            totals: TotalsView {
+                subtotal: o.totals.subtotal.into(),
+                tax: o.totals.tax.into(),
+                shipping: o.totals.shipping.into(),
+                grand_total: o.totals.grand_total.into(),
+            },
+            vat_rate_bp: o.vat_rate.get(),
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPageView {
+    pub items: Vec<OrderView>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

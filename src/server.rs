@@ -1,0 +1,170 @@
+//! Builds the application from configuration, binds the API and admin listeners, and runs them until told to
+//! stop, then drains: readiness fails at once, serving goes on for `shutdown_delay` while load balancers take
+//! the replica out, then no new connections are accepted and in-flight requests get up to `drain_timeout`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::auth::Verifier;
+use crate::config::Config;
+use crate::http::wire::OrderLimits;
+use crate::http::{self, AppState, Health, Limits};
+use crate::store::Store;
+use crate::store::postgres::{PoolSettings, PostgresStore};
+use crate::store::sqlite::SqliteStore;
+use crate::telemetry::Metrics;
+
+/// Opens the configured store, applying migrations first when `migrate` is set.
+pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn Store>> {
+    let wait = Config::ms(config.idempotency_wait_ms);
+    match &config.database_url {
+        Some(url) => {
+            let settings = PoolSettings {
+                max_connections: config.db_max_connections,
+                acquire_timeout: Config::ms(config.db_acquire_timeout_ms),
+                lock_timeout: wait,
+            };
+            let store = PostgresStore::connect_lazy(url.expose_secret(), &settings).context("database_url")?;
+            if migrate {
+                store.migrate().await.context("applying PostgreSQL migrations")?;
+            }
+            Ok(Arc::new(store))
+        }
+        None => {
+            let store = SqliteStore::open(&config.sqlite_path, wait)
+                .await
+                .with_context(|| format!("opening SQLite database {}", config.sqlite_path.display()))?;
+            if migrate {
+                store.migrate().await.context("applying SQLite migrations")?;
+            }
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+pub struct Application {
+    api: TcpListener,
+    admin: TcpListener,
+    state: AppState,
+    shutdown_delay: Duration,
+    drain_timeout: Duration,
+}
+
+impl Application {
+    /// Opens the store and binds both ports (port 0 picks a free one; see `api_addr`).
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let store = open_store(config, config.migrate_on_start()).await?;
+        let verifier = Verifier::from_config(config).context("JWT key")?;
+        let state = AppState {
+            store,
+            verifier: Arc::new(verifier),
+            policy: Arc::new(config.pricing_policy()?),
+            store_code: config.store_code()?,
+            limits: Limits {
+                max_body_bytes: config.max_body_bytes,
+                order: OrderLimits {
+                    max_lines: config.max_lines,
+                    max_quantity: config.max_quantity,
+                },
+                request_timeout: Config::ms(config.request_timeout_ms),
+            },
+            idempotency_ttl: time::Duration::seconds(i64::try_from(config.idempotency_ttl_secs).unwrap_or(86_400)),
+            metrics: Arc::new(Metrics::new()),
+            health: Arc::new(Health::default()),
+        };
+        let api = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding API listener {}", config.listen))?;
+        let admin = TcpListener::bind(config.admin_listen)
+            .await
+            .with_context(|| format!("binding admin listener {}", config.admin_listen))?;
+        Ok(Application {
+            api,
+            admin,
+            state,
+            shutdown_delay: Config::ms(config.shutdown_delay_ms),
+            drain_timeout: Config::ms(config.drain_timeout_ms),
+        })
+    }
+
+    pub fn api_addr(&self) -> std::io::Result<SocketAddr> {
+        self.api.local_addr()
+    }
+
+    pub fn admin_addr(&self) -> std::io::Result<SocketAddr> {
+        self.admin.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` resolves, then drains as described at the top of this module.
+    pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let health = self.state.health.clone();
+        let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+        let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
+
+        let api = axum::serve(self.api, http::router(self.state.clone()))
+            .with_graceful_shutdown(async move {
+                let _ = drain_rx.await;
+            });
+        let admin = axum::serve(self.admin, http::admin::router(self.state.clone()))
+            .with_graceful_shutdown(async move {
+                let _ = admin_rx.await;
+            });
+        let mut api_task = tokio::spawn(async move { api.await });
+        let admin_task = tokio::spawn(async move { admin.await });
+        let purge = tokio::spawn(purge_expired_keys(self.state.clone()));
+
+        tokio::select! {
+            () = stop => {}
+            ended = &mut api_task => {
+                purge.abort();
+                let _ = admin_tx.send(());
+                return match ended {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(e).context("API server failed"),
+                    Err(e) => Err(e).context("API server task failed"),
+                };
+            }
+        }
+
+        health.start_draining();
+        tracing::info!(delay_ms = self.shutdown_delay.as_millis() as u64, "draining: readiness now fails");
+        tokio::time::sleep(self.shutdown_delay).await;
+        let _ = drain_tx.send(());
+        tracing::info!(timeout_ms = self.drain_timeout.as_millis() as u64, "no longer accepting connections");
+        match tokio::time::timeout(self.drain_timeout, &mut api_task).await {
+            Ok(_) => tracing::info!("in-flight requests finished"),
+            Err(_) => {
+                tracing::warn!("drain timeout reached; abandoning the requests still running");
+                api_task.abort();
+            }
+        }
+        purge.abort();
+        let _ = admin_tx.send(());
+        let _ = admin_task.await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Hourly clean-up of expired Idempotency-Keys.
+async fn purge_expired_keys(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match state.store.purge_expired_keys(time::OffsetDateTime::now_utc()).await {
+            Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging idempotency keys failed"),
+        }
+    }
+}

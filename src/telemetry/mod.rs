@@ -1,0 +1,6 @@
+//! What operators see: Prometheus metrics (`metrics`) and JSON log lines (`logging`).
+
+pub mod logging;
+pub mod metrics;
+
+pub use metrics::Metrics;
