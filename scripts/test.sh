@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, property, storage conformance (SQLite and PostgreSQL), HTTP black-box, process tests.
+# Starts its own throwaway PostgreSQL (scripts/pg-test.sh) unless ORDERLY_TEST_DATABASE_URL is already set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${ORDERLY_TEST_DATABASE_URL:-}" ]; then
+  ORDERLY_TEST_DATABASE_URL=$(scripts/pg-test.sh start)
+  export ORDERLY_TEST_DATABASE_URL
+  trap 'scripts/pg-test.sh stop' EXIT
+fi
+echo "PostgreSQL for tests: $ORDERLY_TEST_DATABASE_URL"
+cargo test --all-targets --locked "$@"
