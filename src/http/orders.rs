@@ -155,6 +155,7 @@ pub async fn get_order(State(state): State<AppState>, auth: Auth, Path(id): Path
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     pub customer_id: Option<String>,
