@@ -63,7 +63,9 @@ fn algorithm(config: &Config) -> Result<Algorithm, AuthError> {
         "HS256" => Ok(Algorithm::HS256),
         "RS256" => Ok(Algorithm::RS256),
         "ES256" => Ok(Algorithm::ES256),
-        other => Err(key_err(format!("unsupported jwt_algorithm {other}; use HS256, RS256 or ES256"))),
+        other => Err(key_err(format!(
+            "unsupported jwt_algorithm {other}; use HS256, RS256 or ES256"
+        ))),
     }
 }
 
@@ -73,7 +75,9 @@ fn shared_secret(config: &Config) -> Result<Vec<u8>, AuthError> {
         return Ok(secret.expose_secret().as_bytes().to_vec());
     }
     if config.env == Environment::Production {
-        return Err(key_err("production needs ORDERLY_JWT_SECRET; the development key is refused"));
+        return Err(key_err(
+            "production needs ORDERLY_JWT_SECRET; the development key is refused",
+        ));
     }
     dev_key(&config.dev_key_file)
 }
@@ -81,7 +85,12 @@ fn shared_secret(config: &Config) -> Result<Vec<u8>, AuthError> {
 fn dev_key(path: &Path) -> Result<Vec<u8>, AuthError> {
     match std::fs::read_to_string(path) {
         Ok(existing) if existing.trim().len() >= 32 => return Ok(existing.trim().as_bytes().to_vec()),
-        Ok(_) => return Err(key_err(format!("{} holds no usable key; delete it to regenerate", path.display()))),
+        Ok(_) => {
+            return Err(key_err(format!(
+                "{} holds no usable key; delete it to regenerate",
+                path.display()
+            )));
+        }
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             return Err(key_err(format!("cannot read {}: {e}", path.display())));
         }
@@ -203,7 +212,10 @@ mod tests {
         let c = config();
         let expired = mint(&c, "x", "", -120).unwrap();
         assert!(Verifier::from_config(&c).unwrap().verify(&expired).is_err());
-        let other = Config { jwt_secret: Some(SecretString::from("another-secret-another-secret-32")), ..config() };
+        let other = Config {
+            jwt_secret: Some(SecretString::from("another-secret-another-secret-32")),
+            ..config()
+        };
         let foreign = mint(&other, "x", "", 60).unwrap();
         assert!(Verifier::from_config(&c).unwrap().verify(&foreign).is_err());
     }
@@ -211,7 +223,10 @@ mod tests {
     #[test]
     fn the_development_key_is_shared_through_its_file() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Config { dev_key_file: dir.path().join("dev.key"), ..Config::default() };
+        let c = Config {
+            dev_key_file: dir.path().join("dev.key"),
+            ..Config::default()
+        };
         let token = mint(&c, "ops", "orders:read", 60).unwrap();
         assert!(Verifier::from_config(&c).unwrap().verify(&token).is_ok());
     }

@@ -99,10 +99,17 @@ fn healthcheck(admin: SocketAddr, path: &str) -> anyhow::Result<()> {
     let mut stream = TcpStream::connect_timeout(&target, timeout).with_context(|| format!("connecting to {target}"))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )?;
     let mut head = [0u8; 16];
     let n = stream.read(&mut head)?;
-    let status = std::str::from_utf8(&head[..n]).unwrap_or("").split_whitespace().nth(1).unwrap_or("");
+    let status = std::str::from_utf8(&head[..n])
+        .unwrap_or("")
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("");
     anyhow::ensure!(status == "200", "{path} answered {status:?}");
     Ok(())
 }

@@ -124,8 +124,13 @@ fn pairs(raw: &str) -> Result<Vec<(String, i64)>, ConfigError> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let (k, v) = p.split_once('=').ok_or_else(|| invalid(format!("`{p}` is not KEY=VALUE")))?;
-            let v = v.trim().parse::<i64>().map_err(|_| invalid(format!("`{p}`: value is not an integer")))?;
+            let (k, v) = p
+                .split_once('=')
+                .ok_or_else(|| invalid(format!("`{p}` is not KEY=VALUE")))?;
+            let v = v
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| invalid(format!("`{p}`: value is not an integer")))?;
             Ok((k.trim().to_owned(), v))
         })
         .collect()
@@ -152,7 +157,9 @@ impl Config {
         self.store_code()?;
         self.pricing_policy()?;
         if self.max_lines == 0 || self.max_quantity == 0 || self.max_body_bytes < 1024 {
-            return Err(invalid("max_lines and max_quantity must be positive, max_body_bytes at least 1024"));
+            return Err(invalid(
+                "max_lines and max_quantity must be positive, max_body_bytes at least 1024",
+            ));
         }
         if self.env == Environment::Production {
             let secret_ok = self.jwt_secret.as_ref().is_some_and(|s| s.expose_secret().len() >= 32);
@@ -187,7 +194,11 @@ impl Config {
         }
         Ok(PricingPolicy {
             vat: VatTable::default().with_rates(rates),
-            price_mode: if self.prices_include_tax { PriceMode::Inclusive } else { PriceMode::Exclusive },
+            price_mode: if self.prices_include_tax {
+                PriceMode::Inclusive
+            } else {
+                PriceMode::Exclusive
+            },
             shipping: ShippingFees::new(fees),
         })
     }
@@ -243,11 +254,34 @@ impl Config {
 
 /// Every setting name, for the environment filter.
 const FIELDS: &[&str] = &[
-    "env", "listen", "admin_listen", "database_url", "sqlite_path", "db_max_connections", "db_acquire_timeout_ms",
-    "migrate_on_start", "idempotency_wait_ms", "idempotency_ttl_secs", "jwt_secret", "jwt_public_key_file",
-    "jwt_private_key_file", "jwt_algorithm", "jwt_issuer", "jwt_audience", "dev_key_file", "store_code",
-    "prices_include_tax", "vat_rates", "shipping_fees", "max_body_bytes", "max_lines", "max_quantity",
-    "request_timeout_ms", "shutdown_delay_ms", "drain_timeout_ms", "log_level",
+    "env",
+    "listen",
+    "admin_listen",
+    "database_url",
+    "sqlite_path",
+    "db_max_connections",
+    "db_acquire_timeout_ms",
+    "migrate_on_start",
+    "idempotency_wait_ms",
+    "idempotency_ttl_secs",
+    "jwt_secret",
+    "jwt_public_key_file",
+    "jwt_private_key_file",
+    "jwt_algorithm",
+    "jwt_issuer",
+    "jwt_audience",
+    "dev_key_file",
+    "store_code",
+    "prices_include_tax",
+    "vat_rates",
+    "shipping_fees",
+    "max_body_bytes",
+    "max_lines",
+    "max_quantity",
+    "request_timeout_ms",
+    "shutdown_delay_ms",
+    "drain_timeout_ms",
+    "log_level",
 ];
 
 /// Figment needs serializable defaults; secrets have none, so this mirror leaves them out.
@@ -285,7 +319,10 @@ mod tests {
 
     #[test]
     fn database_passwords_never_print() {
-        assert_eq!(redact_url("postgres://app:hunter2@db:5432/orders"), "postgres://app:[REDACTED]@db:5432/orders");
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db:5432/orders"),
+            "postgres://app:[REDACTED]@db:5432/orders"
+        );
         let config = Config {
             database_url: Some(SecretString::from("postgres://app:hunter2@db/orders")),
             jwt_secret: Some(SecretString::from("s".repeat(40))),
@@ -298,21 +335,41 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_a_real_key() {
-        let config = Config { env: Environment::Production, ..Config::default() };
+        let config = Config {
+            env: Environment::Production,
+            ..Config::default()
+        };
         assert!(config.validate().is_err());
-        let short = Config { jwt_secret: Some(SecretString::from("short")), ..config.clone() };
+        let short = Config {
+            jwt_secret: Some(SecretString::from("short")),
+            ..config.clone()
+        };
         assert!(short.validate().is_err());
-        let good = Config { jwt_secret: Some(SecretString::from("k".repeat(32))), ..config };
+        let good = Config {
+            jwt_secret: Some(SecretString::from("k".repeat(32))),
+            ..config
+        };
         assert!(good.validate().is_ok());
     }
 
     #[test]
     fn vat_and_shipping_overrides_parse() {
-        let config = Config { vat_rates: "KW=500".into(), shipping_fees: "KWD=750".into(), ..Config::default() };
+        let config = Config {
+            vat_rates: "KW=500".into(),
+            shipping_fees: "KWD=750".into(),
+            ..Config::default()
+        };
         let policy = config.pricing_policy().unwrap();
         let kw = CountryCode::parse("KW").unwrap();
         assert_eq!(policy.vat.rate_for(&kw).map(BasisPoints::get), Some(500));
         assert_eq!(policy.shipping.fee_for(Currency::Kwd).amount_minor(), 750);
-        assert!(Config { vat_rates: "KW=abc".into(), ..Config::default() }.validate().is_err());
+        assert!(
+            Config {
+                vat_rates: "KW=abc".into(),
+                ..Config::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

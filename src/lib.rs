@@ -9,12 +9,12 @@
 //! - `server`: builds the application, binds the API and admin listeners, drains on SIGTERM.
 //! - `cli`: the `orderly` command line.
 
-pub mod domain;
-pub mod store;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod http;
 pub mod server;
 pub mod shutdown;
+pub mod store;
 pub mod telemetry;

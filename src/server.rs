@@ -111,12 +111,11 @@ impl Application {
         let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
         let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
 
-        let api = axum::serve(self.api, http::router(self.state.clone()))
-            .with_graceful_shutdown(async move {
-                let _ = drain_rx.await;
-            });
-        let admin = axum::serve(self.admin, http::admin::router(self.state.clone()))
-            .with_graceful_shutdown(async move {
+        let api = axum::serve(self.api, http::router(self.state.clone())).with_graceful_shutdown(async move {
+            let _ = drain_rx.await;
+        });
+        let admin =
+            axum::serve(self.admin, http::admin::router(self.state.clone())).with_graceful_shutdown(async move {
                 let _ = admin_rx.await;
             });
         let mut api_task = tokio::spawn(async move { api.await });
@@ -137,10 +136,16 @@ impl Application {
         }
 
         health.start_draining();
-        tracing::info!(delay_ms = self.shutdown_delay.as_millis() as u64, "draining: readiness now fails");
+        tracing::info!(
+            delay_ms = self.shutdown_delay.as_millis() as u64,
+            "draining: readiness now fails"
+        );
         tokio::time::sleep(self.shutdown_delay).await;
         let _ = drain_tx.send(());
-        tracing::info!(timeout_ms = self.drain_timeout.as_millis() as u64, "no longer accepting connections");
+        tracing::info!(
+            timeout_ms = self.drain_timeout.as_millis() as u64,
+            "no longer accepting connections"
+        );
         match tokio::time::timeout(self.drain_timeout, &mut api_task).await {
             Ok(_) => tracing::info!("in-flight requests finished"),
             Err(_) => {

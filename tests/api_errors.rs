@@ -34,20 +34,40 @@ async fn post_raw(app: &TestApp, body: &str, content_type: &str) -> reqwest::Res
 #[tokio::test]
 async fn malformed_json_is_a_400() {
     let app = app().await;
-    assert_problem(post_raw(&app, "{\"currency\": ", "application/json").await, 400, "malformed_json").await;
+    assert_problem(
+        post_raw(&app, "{\"currency\": ", "application/json").await,
+        400,
+        "malformed_json",
+    )
+    .await;
     assert_unchanged(&app).await;
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_a_415() {
     let app = app().await;
-    assert_problem(post_raw(&app, "currency=KWD", "application/x-www-form-urlencoded").await, 415, "unsupported_media_type").await;
+    assert_problem(
+        post_raw(&app, "currency=KWD", "application/x-www-form-urlencoded").await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
     assert_unchanged(&app).await;
 }
 
 async fn assert_invalid_field(app: &TestApp, body: Value, pointer: &str) {
-    let problem = assert_problem(app.create_order(&app.staff(), "k", &body).await, 422, "validation_failed").await;
-    let pointers: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let problem = assert_problem(
+        app.create_order(&app.staff(), "k", &body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let pointers: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
     assert!(pointers.contains(&pointer), "{pointer} not in {problem}");
     assert_unchanged(app).await;
 }
@@ -74,7 +94,12 @@ async fn zero_and_negative_quantities_are_refused() {
     let app = app().await;
     assert_invalid_field(&app, order_body("KWD", "KW", &[("OUD-1", 0)]), "/lines/0/quantity").await;
     assert_invalid_field(&app, order_body("KWD", "KW", &[("OUD-1", -2)]), "/lines/0/quantity").await;
-    assert_invalid_field(&app, order_body("KWD", "KW", &[("OUD-1", 1_000_001)]), "/lines/0/quantity").await;
+    assert_invalid_field(
+        &app,
+        order_body("KWD", "KW", &[("OUD-1", 1_000_001)]),
+        "/lines/0/quantity",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -90,9 +115,24 @@ async fn every_bad_field_is_reported_at_once() {
     let app = app().await;
     let mut body = order_body("KWD", "KWT", &[("OUD-1", 0), ("bad sku", 1)]);
     body["ship_to"]["phone"] = json!("call me");
-    let problem = assert_problem(app.create_order(&app.staff(), "k", &body).await, 422, "validation_failed").await;
-    let pointers: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
-    for p in ["/ship_to/country", "/ship_to/phone", "/lines/0/quantity", "/lines/1/sku"] {
+    let problem = assert_problem(
+        app.create_order(&app.staff(), "k", &body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let pointers: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    for p in [
+        "/ship_to/country",
+        "/ship_to/phone",
+        "/lines/0/quantity",
+        "/lines/1/sku",
+    ] {
         assert!(pointers.contains(&p), "{p} missing in {pointers:?}");
     }
 }
@@ -101,23 +141,51 @@ async fn every_bad_field_is_reported_at_once() {
 async fn unknown_and_inactive_skus_are_refused_without_reserving_the_other_lines() {
     let app = app().await;
     let problem = assert_problem(
-        app.create_order(&app.staff(), "k1", &order_body("KWD", "KW", &[("OUD-1", 1), ("NOPE", 1)])).await,
+        app.create_order(
+            &app.staff(),
+            "k1",
+            &order_body("KWD", "KW", &[("OUD-1", 1), ("NOPE", 1)]),
+        )
+        .await,
         422,
         "unknown_sku",
     )
     .await;
     assert!(problem["detail"].as_str().unwrap().contains("NOPE"));
     let inactive = json!({"name_en": "Old", "name_ar": "قديم", "prices": [{"amount_minor": 100, "currency": "KWD"}], "active": false});
-    app.client.put(format!("{}/v1/products/OLD", app.api)).bearer_auth(app.staff()).json(&inactive).send().await.unwrap();
+    app.client
+        .put(format!("{}/v1/products/OLD", app.api))
+        .bearer_auth(app.staff())
+        .json(&inactive)
+        .send()
+        .await
+        .unwrap();
     app.set_stock("OLD", 5).await;
     assert_problem(
-        app.create_order(&app.staff(), "k2", &order_body("KWD", "KW", &[("OUD-1", 1), ("OLD", 1)])).await,
+        app.create_order(
+            &app.staff(),
+            "k2",
+            &order_body("KWD", "KW", &[("OUD-1", 1), ("OLD", 1)]),
+        )
+        .await,
         422,
         "sku_inactive",
     )
     .await;
-    assert_problem(app.create_order(&app.staff(), "k3", &order_body("AED", "AE", &[("OUD-1", 1)])).await, 422, "price_unavailable").await;
-    assert_problem(app.create_order(&app.staff(), "k4", &order_body("KWD", "FR", &[("OUD-1", 1)])).await, 422, "unsupported_country").await;
+    assert_problem(
+        app.create_order(&app.staff(), "k3", &order_body("AED", "AE", &[("OUD-1", 1)]))
+            .await,
+        422,
+        "price_unavailable",
+    )
+    .await;
+    assert_problem(
+        app.create_order(&app.staff(), "k4", &order_body("KWD", "FR", &[("OUD-1", 1)]))
+            .await,
+        422,
+        "unsupported_country",
+    )
+    .await;
     assert_unchanged(&app).await;
 }
 
@@ -126,7 +194,12 @@ async fn an_order_that_cannot_be_fully_reserved_reserves_nothing() {
     let app = app().await;
     app.stocked("RARE", 5000, "KWD", 1).await;
     assert_problem(
-        app.create_order(&app.staff(), "k", &order_body("KWD", "KW", &[("OUD-1", 2), ("RARE", 2)])).await,
+        app.create_order(
+            &app.staff(),
+            "k",
+            &order_body("KWD", "KW", &[("OUD-1", 2), ("RARE", 2)]),
+        )
+        .await,
         409,
         "insufficient_stock",
     )
@@ -140,7 +213,12 @@ async fn an_oversize_body_is_a_413() {
     let app = app().await;
     let mut body = order_body("KWD", "KW", &[("OUD-1", 1)]);
     body["ship_to"]["line1"] = json!("x".repeat(70 * 1024));
-    assert_problem(app.create_order(&app.staff(), "k", &body).await, 413, "payload_too_large").await;
+    assert_problem(
+        app.create_order(&app.staff(), "k", &body).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
     assert_unchanged(&app).await;
 }
 
@@ -162,9 +240,13 @@ async fn a_missing_idempotency_key_is_a_400() {
 #[tokio::test]
 async fn a_key_reused_with_another_body_is_a_422_and_keeps_the_first_order() {
     let app = app().await;
-    let first = app.create_order(&app.staff(), "same", &order_body("KWD", "KW", &[("OUD-1", 1)])).await;
+    let first = app
+        .create_order(&app.staff(), "same", &order_body("KWD", "KW", &[("OUD-1", 1)]))
+        .await;
     assert_eq!(first.status(), 201);
-    let other = app.create_order(&app.staff(), "same", &order_body("KWD", "KW", &[("OUD-1", 2)])).await;
+    let other = app
+        .create_order(&app.staff(), "same", &order_body("KWD", "KW", &[("OUD-1", 2)]))
+        .await;
     assert_problem(other, 422, "idempotency_key_reused").await;
     assert_eq!(app.order_count().await, 1);
     assert_eq!(app.stock("OUD-1").await["reserved"], 1);
@@ -174,15 +256,30 @@ async fn a_key_reused_with_another_body_is_a_422_and_keeps_the_first_order() {
 async fn the_same_key_from_two_callers_is_two_orders() {
     let app = app().await;
     let body = order_body("KWD", "KW", &[("OUD-1", 1)]);
-    let a: Value = app.create_order(&app.customer("a"), "shared", &body).await.json().await.unwrap();
-    let b: Value = app.create_order(&app.customer("b"), "shared", &body).await.json().await.unwrap();
+    let a: Value = app
+        .create_order(&app.customer("a"), "shared", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = app
+        .create_order(&app.customer("b"), "shared", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_ne!(a["id"], b["id"]);
 }
 
 #[tokio::test]
 async fn cancel_without_if_match_is_428_and_with_a_stale_one_412() {
     let app = app().await;
-    let order: Value = app.create_order(&app.staff(), "k", &order_body("KWD", "KW", &[("OUD-1", 1)])).await.json().await.unwrap();
+    let order: Value = app
+        .create_order(&app.staff(), "k", &order_body("KWD", "KW", &[("OUD-1", 1)]))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = order["id"].as_str().unwrap();
     let without = app
         .client
@@ -202,10 +299,25 @@ async fn cancel_without_if_match_is_428_and_with_a_stale_one_412() {
 #[tokio::test]
 async fn another_customers_order_is_not_found_for_reading_and_cancelling() {
     let app = app().await;
-    let order: Value = app.create_order(&app.customer("alice"), "k", &order_body("KWD", "KW", &[("OUD-1", 1)])).await.json().await.unwrap();
+    let order: Value = app
+        .create_order(&app.customer("alice"), "k", &order_body("KWD", "KW", &[("OUD-1", 1)]))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = order["id"].as_str().unwrap();
-    assert_problem(app.get_order(&app.customer("mallory"), id).await, 404, "order_not_found").await;
-    assert_problem(app.cancel(&app.customer("mallory"), id, 1, "x").await, 404, "order_not_found").await;
+    assert_problem(
+        app.get_order(&app.customer("mallory"), id).await,
+        404,
+        "order_not_found",
+    )
+    .await;
+    assert_problem(
+        app.cancel(&app.customer("mallory"), id, 1, "x").await,
+        404,
+        "order_not_found",
+    )
+    .await;
     assert_eq!(app.stock("OUD-1").await["reserved"], 1);
 }
 
@@ -213,7 +325,14 @@ async fn another_customers_order_is_not_found_for_reading_and_cancelling() {
 async fn missing_expired_and_badly_signed_tokens_are_401() {
     let app = app().await;
     let body = order_body("KWD", "KW", &[("OUD-1", 1)]);
-    let anonymous = app.client.post(format!("{}/v1/orders", app.api)).header("idempotency-key", "k").json(&body).send().await.unwrap();
+    let anonymous = app
+        .client
+        .post(format!("{}/v1/orders", app.api))
+        .header("idempotency-key", "k")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
     assert_problem(anonymous, 401, "unauthenticated").await;
 
@@ -221,7 +340,10 @@ async fn missing_expired_and_badly_signed_tokens_are_401() {
     let problem = assert_problem(app.create_order(&expired, "k", &body).await, 401, "invalid_token").await;
     assert!(problem["detail"].as_str().unwrap().contains("expired"));
 
-    let forger = Config { jwt_secret: Some(SecretString::from("not-the-secret-not-the-secret-!!")), ..app.db.config.clone() };
+    let forger = Config {
+        jwt_secret: Some(SecretString::from("not-the-secret-not-the-secret-!!")),
+        ..app.db.config.clone()
+    };
     let forged = orderly::auth::mint(&forger, "ops", common::STAFF_SCOPES, 300).unwrap();
     assert_problem(app.create_order(&forged, "k", &body).await, 401, "invalid_token").await;
     assert_problem(app.create_order("not.a.jwt", "k", &body).await, 401, "invalid_token").await;
@@ -233,9 +355,22 @@ async fn missing_expired_and_badly_signed_tokens_are_401() {
 async fn a_missing_scope_is_403() {
     let app = app().await;
     let reader = app.token("viewer", "orders:read");
-    assert_problem(app.create_order(&reader, "k", &order_body("KWD", "KW", &[("OUD-1", 1)])).await, 403, "insufficient_scope").await;
+    assert_problem(
+        app.create_order(&reader, "k", &order_body("KWD", "KW", &[("OUD-1", 1)]))
+            .await,
+        403,
+        "insufficient_scope",
+    )
+    .await;
     let customer = app.customer("c");
-    let put = app.client.put(format!("{}/v1/stock/OUD-1", app.api)).bearer_auth(&customer).json(&json!({"on_hand": 0})).send().await.unwrap();
+    let put = app
+        .client
+        .put(format!("{}/v1/stock/OUD-1", app.api))
+        .bearer_auth(&customer)
+        .json(&json!({"on_hand": 0}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(put, 403, "insufficient_scope").await;
     assert_unchanged(&app).await;
     assert_eq!(app.stock("OUD-1").await["on_hand"], 10);
@@ -244,18 +379,27 @@ async fn a_missing_scope_is_403() {
 #[tokio::test]
 async fn stock_cannot_be_counted_below_what_orders_hold() {
     let app = app().await;
-    app.create_order(&app.staff(), "k", &order_body("KWD", "KW", &[("OUD-1", 4)])).await;
+    app.create_order(&app.staff(), "k", &order_body("KWD", "KW", &[("OUD-1", 4)]))
+        .await;
     assert_problem(app.set_stock("OUD-1", 3).await, 409, "stock_below_reserved").await;
     assert_problem(app.set_stock("NOPE", 3).await, 404, "product_not_found").await;
     let negative = app.set_stock("OUD-1", -1).await;
     assert_problem(negative, 422, "validation_failed").await;
-    assert_eq!(app.stock("OUD-1").await, json!({"sku": "OUD-1", "on_hand": 10, "reserved": 4, "available": 6}));
+    assert_eq!(
+        app.stock("OUD-1").await,
+        json!({"sku": "OUD-1", "on_hand": 10, "reserved": 4, "available": 6})
+    );
 }
 
 #[tokio::test]
 async fn bad_list_parameters_and_unknown_routes_are_problems_too() {
     let app = app().await;
-    let get = |q: &str| app.client.get(format!("{}/v1/orders?{q}", app.api)).bearer_auth(app.staff()).send();
+    let get = |q: &str| {
+        app.client
+            .get(format!("{}/v1/orders?{q}", app.api))
+            .bearer_auth(app.staff())
+            .send()
+    };
     assert_problem(get("limit=0").await.unwrap(), 422, "validation_failed").await;
     assert_problem(get("cursor=garbage").await.unwrap(), 422, "validation_failed").await;
     assert_problem(get("status=shipped").await.unwrap(), 422, "validation_failed").await;
@@ -263,7 +407,12 @@ async fn bad_list_parameters_and_unknown_routes_are_problems_too() {
     assert_problem(get("created_from=yesterday").await.unwrap(), 422, "validation_failed").await;
     let nowhere = app.client.get(format!("{}/v2/nothing", app.api)).send().await.unwrap();
     assert_problem(nowhere, 404, "route_not_found").await;
-    let wrong_method = app.client.delete(format!("{}/v1/orders", app.api)).send().await.unwrap();
+    let wrong_method = app
+        .client
+        .delete(format!("{}/v1/orders", app.api))
+        .send()
+        .await
+        .unwrap();
     assert_problem(wrong_method, 405, "method_not_allowed").await;
 }
 
@@ -277,7 +426,9 @@ async fn a_database_that_is_down_gives_503_quickly_and_readiness_fails() {
     .await
     .unwrap();
     let started = std::time::Instant::now();
-    let response = app.create_order(&app.staff(), "k", &order_body("KWD", "KW", &[("OUD-1", 1)])).await;
+    let response = app
+        .create_order(&app.staff(), "k", &order_body("KWD", "KW", &[("OUD-1", 1)]))
+        .await;
     assert_problem(response, 503, "database_unavailable").await;
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let ready = app.client.get(format!("{}/readyz", app.admin)).send().await.unwrap();

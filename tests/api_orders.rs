@@ -9,17 +9,25 @@ use serde_json::{Value, json};
 async fn placing_an_order_reserves_stock_and_returns_it_with_location_and_etag(app: TestApp) {
     app.stocked("OUD-1", 1235, "KWD", 50).await;
     let customer = app.customer("cust-1");
-    let response = app.create_order(&customer, "key-1", &order_body("KWD", "KW", &[("OUD-1", 3)])).await;
+    let response = app
+        .create_order(&customer, "key-1", &order_body("KWD", "KW", &[("OUD-1", 3)]))
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(response.headers()["etag"], "\"1\"");
     let order: Value = response.json().await.unwrap();
     assert_eq!(location, format!("/v1/orders/{}", order["id"].as_str().unwrap()));
     assert_eq!(order["customer_id"], "cust-1");
-    assert_eq!(order["status"], json!({"order": "open", "payment": "pending", "fulfilment": "unfulfilled"}));
+    assert_eq!(
+        order["status"],
+        json!({"order": "open", "payment": "pending", "fulfilment": "unfulfilled"})
+    );
     assert!(order["number"].as_str().unwrap().starts_with("KW-"));
     assert_eq!(order["ship_to"]["name"], "فاطمة الكندري");
-    assert_eq!(app.stock("OUD-1").await, json!({"sku": "OUD-1", "on_hand": 50, "reserved": 3, "available": 47}));
+    assert_eq!(
+        app.stock("OUD-1").await,
+        json!({"sku": "OUD-1", "on_hand": 50, "reserved": 3, "available": 47})
+    );
 
     let read = app.get_order(&customer, order["id"].as_str().unwrap()).await;
     assert_eq!(read.headers()["etag"], "\"1\"");
@@ -35,9 +43,15 @@ async fn three_at_1_235_kwd_shipped_to_kuwait_total_3_705_kwd(app: TestApp) {
         .json()
         .await
         .unwrap();
-    assert_eq!(order["totals"]["grand_total"], json!({"amount_minor": 3705, "currency": "KWD"}));
+    assert_eq!(
+        order["totals"]["grand_total"],
+        json!({"amount_minor": 3705, "currency": "KWD"})
+    );
     assert_eq!(order["totals"]["tax"]["amount_minor"], 0);
-    assert_eq!(order["lines"][0]["unit_price"], json!({"amount_minor": 1235, "currency": "KWD"}));
+    assert_eq!(
+        order["lines"][0]["unit_price"],
+        json!({"amount_minor": 1235, "currency": "KWD"})
+    );
 }
 
 async fn two_at_45_aed_shipped_to_the_emirates_carry_4_50_aed_vat(app: TestApp) {
@@ -77,7 +91,12 @@ async fn prices_come_from_the_catalog_and_a_later_price_change_does_not_touch_pl
         .await
         .unwrap();
     assert!(app.put_product("OUD-1", &[(9999, "KWD")]).await.status().is_success());
-    let read: Value = app.get_order(&app.staff(), order["id"].as_str().unwrap()).await.json().await.unwrap();
+    let read: Value = app
+        .get_order(&app.staff(), order["id"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read["lines"][0]["unit_price"]["amount_minor"], 1235);
 }
 
@@ -98,7 +117,10 @@ async fn cancelling_releases_the_reserved_stock_and_bumps_the_version(app: TestA
     let cancelled: Value = response.json().await.unwrap();
     assert_eq!(cancelled["status"]["order"], "cancelled");
     assert_eq!(cancelled["version"], 2);
-    assert_eq!(app.stock("OUD-1").await, json!({"sku": "OUD-1", "on_hand": 5, "reserved": 0, "available": 5}));
+    assert_eq!(
+        app.stock("OUD-1").await,
+        json!({"sku": "OUD-1", "on_hand": 5, "reserved": 0, "available": 5})
+    );
 
     // Cancelling again is an invalid transition, named as such, and changes nothing.
     let again = app.cancel(&customer, id, 2, "c2").await;
@@ -159,7 +181,12 @@ async fn staff_may_order_for_a_customer_but_customers_only_for_themselves(app: T
     body["customer_id"] = json!("cust-9");
     let by_staff: Value = app.create_order(&app.staff(), "s1", &body).await.json().await.unwrap();
     assert_eq!(by_staff["customer_id"], "cust-9");
-    let problem = assert_problem(app.create_order(&app.customer("cust-1"), "c1", &body).await, 422, "validation_failed").await;
+    let problem = assert_problem(
+        app.create_order(&app.customer("cust-1"), "c1", &body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(problem["errors"][0]["pointer"], "/customer_id");
 }
 
@@ -171,7 +198,12 @@ async fn listing_pages_through_every_order_once_newest_first_with_filters(app: T
         let customer = if i % 2 == 0 { "even" } else { "odd" };
         let mut body = order_body("KWD", "KW", &[("OUD-1", 1)]);
         body["customer_id"] = json!(customer);
-        let order: Value = app.create_order(&staff, &format!("k{i}"), &body).await.json().await.unwrap();
+        let order: Value = app
+            .create_order(&staff, &format!("k{i}"), &body)
+            .await
+            .json()
+            .await
+            .unwrap();
         ids.push(order["id"].as_str().unwrap().to_owned());
     }
     let cancelled = &ids[0];
@@ -180,7 +212,16 @@ async fn listing_pages_through_every_order_once_newest_first_with_filters(app: T
     let mut seen = Vec::new();
     let mut url = format!("{}/v1/orders?limit=3", app.api);
     loop {
-        let page: Value = app.client.get(&url).bearer_auth(&staff).send().await.unwrap().json().await.unwrap();
+        let page: Value = app
+            .client
+            .get(&url)
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 3);
         seen.extend(items.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
@@ -197,15 +238,31 @@ async fn listing_pages_through_every_order_once_newest_first_with_filters(app: T
         let url = format!("{}/v1/orders?{q}", app.api);
         let client = app.client.clone();
         let staff = staff.clone();
-        async move { client.get(url).bearer_auth(staff).send().await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            client
+                .get(url)
+                .bearer_auth(staff)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(get("customer_id=odd").await["items"].as_array().unwrap().len(), 3);
     let cancelled_page = get("status=cancelled").await;
     assert_eq!(cancelled_page["items"].as_array().unwrap().len(), 1);
     assert_eq!(cancelled_page["items"][0]["id"], cancelled.as_str());
     let number = cancelled_page["items"][0]["number"].as_str().unwrap().to_owned();
-    assert_eq!(get(&format!("number={number}")).await["items"][0]["id"], cancelled.as_str());
-    assert_eq!(get("created_from=2000-01-01T00:00:00Z&created_to=2001-01-01T00:00:00Z").await["items"], json!([]));
+    assert_eq!(
+        get(&format!("number={number}")).await["items"][0]["id"],
+        cancelled.as_str()
+    );
+    assert_eq!(
+        get("created_from=2000-01-01T00:00:00Z&created_to=2001-01-01T00:00:00Z").await["items"],
+        json!([])
+    );
 
     // A customer's listing is their own, whatever they ask for.
     let own: Value = app

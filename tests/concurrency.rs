@@ -28,7 +28,10 @@ async fn two_hundred_concurrent_orders_for_fifty_units_give_exactly_fifty_orders
     assert_eq!(created, 50, "{:?}", results.iter().map(|(s, _)| s).collect::<Vec<_>>());
     assert_eq!(refused.len(), 150);
     assert!(refused.iter().all(|(_, v)| v["code"] == "insufficient_stock"));
-    assert_eq!(app.stock("HOT-1").await, json!({"sku": "HOT-1", "on_hand": 50, "reserved": 50, "available": 0}));
+    assert_eq!(
+        app.stock("HOT-1").await,
+        json!({"sku": "HOT-1", "on_hand": 50, "reserved": 50, "available": 0})
+    );
     assert_eq!(app.order_count().await, 50);
 }
 
@@ -49,7 +52,10 @@ async fn each_key_sent_three_times_at_once_creates_exactly_one_order(app: TestAp
     let mut per_key: HashMap<i32, HashSet<String>> = HashMap::new();
     for (k, status, v) in &results {
         assert_eq!(*status, 201, "{v}");
-        per_key.entry(*k).or_default().insert(v["id"].as_str().unwrap().to_owned());
+        per_key
+            .entry(*k)
+            .or_default()
+            .insert(v["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(per_key.len(), 20);
     assert!(per_key.values().all(|ids| ids.len() == 1), "{per_key:?}");

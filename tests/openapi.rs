@@ -20,7 +20,13 @@ fn the_checked_in_document_matches_the_generated_one() {
     );
     let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in ["/v1/orders", "/v1/orders/{id}", "/v1/orders/{id}/cancel", "/v1/products/{sku}", "/v1/stock/{sku}"] {
+    for path in [
+        "/v1/orders",
+        "/v1/orders/{id}",
+        "/v1/orders/{id}/cancel",
+        "/v1/products/{sku}",
+        "/v1/stock/{sku}",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
     let list_params = doc["paths"]["/v1/orders"]["get"]["parameters"].as_array().unwrap();
@@ -30,6 +36,14 @@ fn the_checked_in_document_matches_the_generated_one() {
 #[tokio::test]
 async fn the_document_is_served_at_openapi_json() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let served = app.client.get(format!("{}/openapi.json", app.api)).send().await.unwrap().text().await.unwrap();
+    let served = app
+        .client
+        .get(format!("{}/openapi.json", app.api))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(served, orderly::http::openapi::document());
 }

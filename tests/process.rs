@@ -57,18 +57,29 @@ fn http(addr: &str, request: &str) -> String {
 }
 
 fn status_of(response: &str) -> u16 {
-    response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
 }
 
 fn token(dir: &Path, env: &[(&str, &str)], scope: &str) -> String {
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir).env_clear().args(["token", "--sub", "ops-1", "--scope", scope]);
+    cmd.current_dir(dir)
+        .env_clear()
+        .args(["token", "--sub", "ops-1", "--scope", scope]);
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().to_owned()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
 }
 
 fn send(addr: &str, method: &str, path: &str, token: &str, body: &str) -> String {
@@ -94,8 +105,14 @@ fn sigterm_fails_readiness_at_once_lets_in_flight_requests_finish_and_exits_zero
     let mut server = start(dir.path(), &env);
     let staff = token(dir.path(), &env, "orders:read orders:write catalog:write stock:write");
     let product = r#"{"name_en":"Oud","name_ar":"عود","prices":[{"amount_minor":1235,"currency":"KWD"}]}"#;
-    assert_eq!(status_of(&send(&server.api, "PUT", "/v1/products/OUD", &staff, product)), 201);
-    assert_eq!(status_of(&send(&server.api, "PUT", "/v1/stock/OUD", &staff, r#"{"on_hand":10}"#)), 200);
+    assert_eq!(
+        status_of(&send(&server.api, "PUT", "/v1/products/OUD", &staff, product)),
+        201
+    );
+    assert_eq!(
+        status_of(&send(&server.api, "PUT", "/v1/stock/OUD", &staff, r#"{"on_hand":10}"#)),
+        200
+    );
 
     // Three requests in flight: headers and half of each body sent, the rest held back.
     let body = r#"{"currency":"KWD","ship_to":{"name":"Ali","line1":"Block 2","city":"Kuwait City","country":"KW","phone":"+96551111111"},"lines":[{"sku":"OUD","quantity":1}],"payment_method":"cod"}"#;
@@ -121,7 +138,10 @@ fn sigterm_fails_readiness_at_once_lets_in_flight_requests_finish_and_exits_zero
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     // Readiness turns 503 at once.
     let ready = loop {
-        let r = http(&server.admin, "GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        let r = http(
+            &server.admin,
+            "GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        );
         if status_of(&r) == 503 || sent_term.elapsed() > Duration::from_millis(500) {
             break r;
         }
@@ -133,7 +153,10 @@ fn sigterm_fails_readiness_at_once_lets_in_flight_requests_finish_and_exits_zero
 
     // Past the shutdown delay the listener is closed, yet the requests already in flight complete.
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(TcpStream::connect(&server.api).is_err(), "new connections are refused while draining");
+    assert!(
+        TcpStream::connect(&server.api).is_err(),
+        "new connections are refused while draining"
+    );
     for s in &mut in_flight {
         s.write_all(tail.as_bytes()).unwrap();
     }
@@ -146,7 +169,10 @@ fn sigterm_fails_readiness_at_once_lets_in_flight_requests_finish_and_exits_zero
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
-        assert!(sent_term.elapsed() < Duration::from_secs(8), "did not exit within delay + drain timeout");
+        assert!(
+            sent_term.elapsed() < Duration::from_secs(8),
+            "did not exit within delay + drain timeout"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "exit status {status:?}");
@@ -157,7 +183,10 @@ fn config_prints_the_effective_settings_with_secrets_redacted() {
     let out = Command::new(BIN)
         .arg("config")
         .env_clear()
-        .env("ORDERLY_DATABASE_URL", "postgres://orderly:hunter2@db.internal:5432/orders")
+        .env(
+            "ORDERLY_DATABASE_URL",
+            "postgres://orderly:hunter2@db.internal:5432/orders",
+        )
         .env("ORDERLY_JWT_SECRET", "12345678901234567890123456789012345")
         .env("ORDERLY_STORE_CODE", "AE")
         .output()
@@ -166,7 +195,10 @@ fn config_prints_the_effective_settings_with_secrets_redacted() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains("hunter2") && !text.contains("1234567890123"), "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["database_url"], "postgres://orderly:[REDACTED]@db.internal:5432/orders");
+    assert_eq!(
+        v["database_url"],
+        "postgres://orderly:[REDACTED]@db.internal:5432/orders"
+    );
     assert_eq!(v["jwt_secret"], "[REDACTED]");
     assert_eq!(v["store_code"], "AE");
 }
@@ -192,19 +224,29 @@ fn a_token_minted_in_the_same_directory_is_accepted_by_the_development_server() 
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path(), &[("ORDERLY_SHUTDOWN_DELAY_MS", "0")]);
     let good = token(dir.path(), &[], "orders:read");
-    let list = |t: &str| http(&server.api, &format!("GET /v1/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {t}\r\nConnection: close\r\n\r\n"));
+    let list = |t: &str| {
+        http(
+            &server.api,
+            &format!("GET /v1/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {t}\r\nConnection: close\r\n\r\n"),
+        )
+    };
     assert_eq!(status_of(&list(&good)), 200);
     let elsewhere = tempfile::tempdir().unwrap();
     let foreign = token(elsewhere.path(), &[], "orders:read");
     assert_eq!(status_of(&list(&foreign)), 401);
-    let _ = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status();
     assert!(server.child.wait().unwrap().success());
 }
 
 #[test]
 fn healthcheck_exits_zero_only_when_ready() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start(dir.path(), &[("ORDERLY_JWT_SECRET", SECRET), ("ORDERLY_SHUTDOWN_DELAY_MS", "0")]);
+    let mut server = start(
+        dir.path(),
+        &[("ORDERLY_JWT_SECRET", SECRET), ("ORDERLY_SHUTDOWN_DELAY_MS", "0")],
+    );
     let port = server.admin.rsplit(':').next().unwrap().to_owned();
     let check = || {
         Command::new(BIN)
@@ -216,7 +258,9 @@ fn healthcheck_exits_zero_only_when_ready() {
             .success()
     };
     assert!(check());
-    let _ = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status();
     assert!(server.child.wait().unwrap().success());
     assert!(!check());
 }

@@ -14,7 +14,9 @@ use orderly::domain::pricing::{PricingError, PricingPolicy};
 use orderly::domain::stock::{StockError, StockLevel};
 use orderly::domain::tax::TaxClass;
 use orderly::domain::values::{CountryCode, CustomerId, Quantity, Sku, StoreCode};
-use orderly::store::{Executed, IdempotencyKey, OrderQuery, PlaceOrder, Store, StoreError, StoredResponse, UpdateOrder};
+use orderly::store::{
+    Executed, IdempotencyKey, OrderQuery, PlaceOrder, Store, StoreError, StoredResponse, UpdateOrder,
+};
 use time::OffsetDateTime;
 
 fn sku(s: &str) -> Sku {
@@ -53,7 +55,10 @@ fn request(customer: &str, lines: &[(&str, i64)]) -> NewOrder {
             country: CountryCode::parse("KW").unwrap(),
             phone: "+96560000000".into(),
         },
-        lines: lines.iter().map(|(s, q)| (sku(s), Quantity::parse(*q, 1000).unwrap())).collect(),
+        lines: lines
+            .iter()
+            .map(|(s, q)| (sku(s), Quantity::parse(*q, 1000).unwrap()))
+            .collect(),
         payment_method: PaymentMethod::Card,
     }
 }
@@ -86,7 +91,13 @@ async fn place_ok(store: &dyn Store, k: &str, req: NewOrder) -> Order {
     }
 }
 
-async fn cancel(store: &dyn Store, k: &str, order: &Order, version: i64, owner: Option<&CustomerId>) -> Result<Executed, StoreError> {
+async fn cancel(
+    store: &dyn Store,
+    k: &str,
+    order: &Order,
+    version: i64,
+    owner: Option<&CustomerId>,
+) -> Result<Executed, StoreError> {
     let apply = |o: &mut Order| o.cancel(None, "tester", OffsetDateTime::now_utc());
     store
         .update_order(UpdateOrder {
@@ -117,20 +128,45 @@ async fn products_round_trip_with_arabic_names_and_every_price(store: Arc<dyn St
     let mut expected = p.clone();
     expected.prices.sort_by_key(|m| m.currency());
     assert_eq!(back, expected);
-    let changed = Product { active: false, prices: vec![Money::new(3000, Currency::Kwd)], ..p };
+    let changed = Product {
+        active: false,
+        prices: vec![Money::new(3000, Currency::Kwd)],
+        ..p
+    };
     assert!(!store.put_product(&changed).await.unwrap(), "second put replaces");
     assert_eq!(store.get_product(&sku("DATES")).await.unwrap().unwrap(), changed);
     assert!(store.get_product(&sku("NONE")).await.unwrap().is_none());
 }
 
 async fn stock_is_set_only_for_known_products_and_never_below_reserved(store: Arc<dyn Store>) {
-    assert!(matches!(store.set_stock(&sku("GHOST"), 5).await, Err(StoreError::NotFound("product"))));
+    assert!(matches!(
+        store.set_stock(&sku("GHOST"), 5).await,
+        Err(StoreError::NotFound("product"))
+    ));
     stocked(&*store, "OUD", 5).await;
     place_ok(&*store, "o1", request("c1", &[("OUD", 3)])).await;
-    assert_eq!(level(&*store, "OUD").await, StockLevel { on_hand: 5, reserved: 3 });
+    assert_eq!(
+        level(&*store, "OUD").await,
+        StockLevel {
+            on_hand: 5,
+            reserved: 3
+        }
+    );
     let below = store.set_stock(&sku("OUD"), 2).await;
-    assert!(matches!(below, Err(StoreError::Stock { source: StockError::BelowReserved { .. }, .. })));
-    assert_eq!(store.set_stock(&sku("OUD"), 3).await.unwrap(), StockLevel { on_hand: 3, reserved: 3 });
+    assert!(matches!(
+        below,
+        Err(StoreError::Stock {
+            source: StockError::BelowReserved { .. },
+            ..
+        })
+    ));
+    assert_eq!(
+        store.set_stock(&sku("OUD"), 3).await.unwrap(),
+        StockLevel {
+            on_hand: 3,
+            reserved: 3
+        }
+    );
 }
 
 async fn a_placed_order_reads_back_exactly(store: Arc<dyn Store>) {
@@ -147,37 +183,66 @@ async fn a_placed_order_reads_back_exactly(store: Arc<dyn Store>) {
 async fn reservation_is_all_lines_or_none(store: Arc<dyn Store>) {
     stocked(&*store, "A", 5).await;
     stocked(&*store, "B", 1).await;
-    let err = place(&*store, &key("k", "k"), request("c1", &[("A", 2), ("B", 2)])).await.unwrap_err();
-    assert!(matches!(err, StoreError::Stock { ref sku, source: StockError::Insufficient { available: 1, requested: 2 } } if sku.as_str() == "B"));
+    let err = place(&*store, &key("k", "k"), request("c1", &[("A", 2), ("B", 2)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Stock { ref sku, source: StockError::Insufficient { available: 1, requested: 2 } } if sku.as_str() == "B")
+    );
     assert_eq!(level(&*store, "A").await.reserved, 0);
     assert_eq!(level(&*store, "B").await.reserved, 0);
-    let page = store.list_orders(&OrderQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let page = store
+        .list_orders(&OrderQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert!(page.orders.is_empty());
     // The failed attempt stored nothing under its key: a retry runs again.
     store.set_stock(&sku("B"), 2).await.unwrap();
-    assert!(matches!(place(&*store, &key("k", "k"), request("c1", &[("A", 2), ("B", 2)])).await, Ok(Executed::Fresh(..))));
+    assert!(matches!(
+        place(&*store, &key("k", "k"), request("c1", &[("A", 2), ("B", 2)])).await,
+        Ok(Executed::Fresh(..))
+    ));
 }
 
 async fn unknown_skus_fail_pricing_before_any_stock_moves(store: Arc<dyn Store>) {
     stocked(&*store, "A", 5).await;
-    let err = place(&*store, &key("k", "k"), request("c1", &[("A", 1), ("NOPE", 1)])).await.unwrap_err();
+    let err = place(&*store, &key("k", "k"), request("c1", &[("A", 1), ("NOPE", 1)]))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Pricing(PricingError::UnknownSku(_))));
     assert_eq!(level(&*store, "A").await.reserved, 0);
 }
 
 async fn a_product_without_stock_has_nothing_available(store: Arc<dyn Store>) {
     store.put_product(&product("NEW", 100)).await.unwrap();
-    let err = place(&*store, &key("k", "k"), request("c1", &[("NEW", 1)])).await.unwrap_err();
-    assert!(matches!(err, StoreError::Stock { source: StockError::Insufficient { available: 0, .. }, .. }));
+    let err = place(&*store, &key("k", "k"), request("c1", &[("NEW", 1)]))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Stock {
+            source: StockError::Insufficient { available: 0, .. },
+            ..
+        }
+    ));
 }
 
 async fn a_key_replays_its_stored_response_and_refuses_another_request(store: Arc<dyn Store>) {
     stocked(&*store, "A", 5).await;
-    let first = match place(&*store, &key("k1", "print-a"), request("c1", &[("A", 1)])).await.unwrap() {
+    let first = match place(&*store, &key("k1", "print-a"), request("c1", &[("A", 1)]))
+        .await
+        .unwrap()
+    {
         Executed::Fresh(order, response, _) => (order, response),
         other => panic!("{other:?}"),
     };
-    match place(&*store, &key("k1", "print-a"), request("c1", &[("A", 1)])).await.unwrap() {
+    match place(&*store, &key("k1", "print-a"), request("c1", &[("A", 1)]))
+        .await
+        .unwrap()
+    {
         Executed::Replayed(response) => assert_eq!(response, first.1),
         other => panic!("{other:?}"),
     }
@@ -188,11 +253,23 @@ async fn a_key_replays_its_stored_response_and_refuses_another_request(store: Ar
 
 async fn an_expired_key_can_be_used_again(store: Arc<dyn Store>) {
     stocked(&*store, "A", 5).await;
-    let short = IdempotencyKey { ttl: time::Duration::ZERO, ..key("k1", "print-a") };
-    assert!(matches!(place(&*store, &short, request("c1", &[("A", 1)])).await, Ok(Executed::Fresh(..))));
+    let short = IdempotencyKey {
+        ttl: time::Duration::ZERO,
+        ..key("k1", "print-a")
+    };
+    assert!(matches!(
+        place(&*store, &short, request("c1", &[("A", 1)])).await,
+        Ok(Executed::Fresh(..))
+    ));
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let other_request = IdempotencyKey { ttl: time::Duration::ZERO, ..key("k1", "print-b") };
-    assert!(matches!(place(&*store, &other_request, request("c1", &[("A", 1)])).await, Ok(Executed::Fresh(..))));
+    let other_request = IdempotencyKey {
+        ttl: time::Duration::ZERO,
+        ..key("k1", "print-b")
+    };
+    assert!(matches!(
+        place(&*store, &other_request, request("c1", &[("A", 1)])).await,
+        Ok(Executed::Fresh(..))
+    ));
     assert_eq!(level(&*store, "A").await.reserved, 2);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_eq!(store.purge_expired_keys(OffsetDateTime::now_utc()).await.unwrap(), 1);
@@ -202,10 +279,16 @@ async fn cancelling_checks_owner_then_version_then_transition(store: Arc<dyn Sto
     stocked(&*store, "A", 5).await;
     let order = place_ok(&*store, "o", request("alice", &[("A", 3)])).await;
     let mallory = CustomerId::parse("mallory").unwrap();
-    assert!(matches!(cancel(&*store, "x1", &order, 1, Some(&mallory)).await, Err(StoreError::NotFound("order"))));
+    assert!(matches!(
+        cancel(&*store, "x1", &order, 1, Some(&mallory)).await,
+        Err(StoreError::NotFound("order"))
+    ));
     assert!(matches!(
         cancel(&*store, "x2", &order, 5, None).await,
-        Err(StoreError::VersionConflict { expected: 5, current: 1 })
+        Err(StoreError::VersionConflict {
+            expected: 5,
+            current: 1
+        })
     ));
     let alice = CustomerId::parse("alice").unwrap();
     let Executed::Fresh(cancelled, _, moves) = cancel(&*store, "x3", &order, 1, Some(&alice)).await.unwrap() else {
@@ -213,8 +296,17 @@ async fn cancelling_checks_owner_then_version_then_transition(store: Arc<dyn Sto
     };
     assert_eq!(cancelled.version, 2);
     assert_eq!(moves.len(), 1);
-    assert_eq!(level(&*store, "A").await, StockLevel { on_hand: 5, reserved: 0 });
-    assert!(matches!(cancel(&*store, "x4", &cancelled, 2, None).await, Err(StoreError::Order(OrderError::InvalidTransition(_)))));
+    assert_eq!(
+        level(&*store, "A").await,
+        StockLevel {
+            on_hand: 5,
+            reserved: 0
+        }
+    );
+    assert!(matches!(
+        cancel(&*store, "x4", &cancelled, 2, None).await,
+        Err(StoreError::Order(OrderError::InvalidTransition(_)))
+    ));
     assert_eq!(store.get_order(order.id).await.unwrap().unwrap(), *cancelled);
 }
 
@@ -240,7 +332,14 @@ async fn listing_filters_and_pages_newest_first(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = store.list_orders(&OrderQuery { limit: 2, after, ..Default::default() }).await.unwrap();
+        let page = store
+            .list_orders(&OrderQuery {
+                limit: 2,
+                after,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         seen.extend(page.orders.iter().map(|o| o.id));
         match page.next {
             Some(c) => after = Some(c),
@@ -250,17 +349,28 @@ async fn listing_filters_and_pages_newest_first(store: Arc<dyn Store>) {
     let expected: Vec<_> = placed.iter().rev().map(|o| o.id).collect();
     assert_eq!(seen, expected);
     let alice = store
-        .list_orders(&OrderQuery { limit: 10, customer_id: Some(CustomerId::parse("alice").unwrap()), ..Default::default() })
+        .list_orders(&OrderQuery {
+            limit: 10,
+            customer_id: Some(CustomerId::parse("alice").unwrap()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(alice.orders.len(), 3);
     assert!(alice.next.is_none());
     assert_eq!(alice.orders[0].lines.len(), 1, "lines come with listed orders");
     let by_number = store
-        .list_orders(&OrderQuery { limit: 10, number: Some(placed[1].number.clone()), ..Default::default() })
+        .list_orders(&OrderQuery {
+            limit: 10,
+            number: Some(placed[1].number.clone()),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!(by_number.orders.iter().map(|o| o.id).collect::<Vec<_>>(), vec![placed[1].id]);
+    assert_eq!(
+        by_number.orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![placed[1].id]
+    );
 }
 
 async fn readiness_checks_answer(store: Arc<dyn Store>) {

@@ -57,12 +57,7 @@ impl Currency {
             | Currency::Iqd
             | Currency::Lyd
             | Currency::Tnd => 3,
-            Currency::Aed
-            | Currency::Sar
-            | Currency::Qar
-            | Currency::Egp
-            | Currency::Usd
-            | Currency::Eur => 2,
+            Currency::Aed | Currency::Sar | Currency::Qar | Currency::Egp | Currency::Usd | Currency::Eur => 2,
             Currency::Jpy => 0,
         }
     }

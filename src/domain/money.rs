@@ -22,10 +22,7 @@ pub enum MoneyError {
 
 impl Money {
     pub const fn new(amount_minor: i64, currency: Currency) -> Self {
-        Money {
-            amount_minor,
-            currency,
-        }
+        Money { amount_minor, currency }
     }
 
     pub const fn zero(currency: Currency) -> Self {
@@ -71,10 +68,7 @@ impl Money {
     }
 
     pub fn checked_mul(self, factor: i64) -> Result<Money, MoneyError> {
-        let product = self
-            .amount_minor
-            .checked_mul(factor)
-            .ok_or(MoneyError::Overflow)?;
+        let product = self.amount_minor.checked_mul(factor).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(product, self.currency))
     }
 

@@ -129,7 +129,13 @@ pub fn price_order(
     // The taxable parts: standard-rated lines, then shipping last.
     let mut taxable: Vec<i64> = entries
         .iter()
-        .map(|(e, _, charged)| if e.tax_class.is_taxable() { charged.amount_minor() } else { 0 })
+        .map(|(e, _, charged)| {
+            if e.tax_class.is_taxable() {
+                charged.amount_minor()
+            } else {
+                0
+            }
+        })
         .collect();
     taxable.push(shipping_charged.amount_minor());
     let taxable_sum = Money::sum(currency, taxable.iter().map(|a| Money::new(*a, currency)))?;
@@ -203,7 +209,14 @@ mod tests {
     #[test]
     fn three_at_1_235_kwd_to_kuwait_totals_3_705_kwd() {
         let cat = [entry("OUD", 1235, Currency::Kwd, TaxClass::Standard)];
-        let p = price_order(&PricingPolicy::default(), Currency::Kwd, &country("KW"), &[line("OUD", 3)], &cat).unwrap();
+        let p = price_order(
+            &PricingPolicy::default(),
+            Currency::Kwd,
+            &country("KW"),
+            &[line("OUD", 3)],
+            &cat,
+        )
+        .unwrap();
         assert_eq!(p.totals.grand_total, Money::new(3705, Currency::Kwd));
         assert_eq!(p.totals.tax, Money::zero(Currency::Kwd));
     }
@@ -211,7 +224,14 @@ mod tests {
     #[test]
     fn two_at_45_aed_to_the_emirates_carry_4_50_vat() {
         let cat = [entry("ABAYA", 4500, Currency::Aed, TaxClass::Standard)];
-        let p = price_order(&PricingPolicy::default(), Currency::Aed, &country("AE"), &[line("ABAYA", 2)], &cat).unwrap();
+        let p = price_order(
+            &PricingPolicy::default(),
+            Currency::Aed,
+            &country("AE"),
+            &[line("ABAYA", 2)],
+            &cat,
+        )
+        .unwrap();
         assert_eq!(p.totals.tax, Money::new(450, Currency::Aed));
         assert_eq!(p.totals.grand_total, Money::new(9450, Currency::Aed));
     }
@@ -219,7 +239,14 @@ mod tests {
     #[test]
     fn saudi_orders_carry_fifteen_percent() {
         let cat = [entry("TEA", 2000, Currency::Sar, TaxClass::Standard)];
-        let p = price_order(&PricingPolicy::default(), Currency::Sar, &country("SA"), &[line("TEA", 1)], &cat).unwrap();
+        let p = price_order(
+            &PricingPolicy::default(),
+            Currency::Sar,
+            &country("SA"),
+            &[line("TEA", 1)],
+            &cat,
+        )
+        .unwrap();
         assert_eq!(p.totals.tax, Money::new(300, Currency::Sar));
     }
 
@@ -229,14 +256,24 @@ mod tests {
             entry("BREAD", 1000, Currency::Aed, TaxClass::Zero),
             entry("PEN", 1000, Currency::Aed, TaxClass::Standard),
         ];
-        let p = price_order(&PricingPolicy::default(), Currency::Aed, &country("AE"), &[line("BREAD", 1), line("PEN", 1)], &cat).unwrap();
+        let p = price_order(
+            &PricingPolicy::default(),
+            Currency::Aed,
+            &country("AE"),
+            &[line("BREAD", 1), line("PEN", 1)],
+            &cat,
+        )
+        .unwrap();
         assert_eq!(p.lines[0].tax.amount_minor(), 0);
         assert_eq!(p.lines[1].tax.amount_minor(), 50);
     }
 
     #[test]
     fn inclusive_prices_keep_the_shelf_price_as_the_line_total() {
-        let policy = PricingPolicy { price_mode: PriceMode::Inclusive, ..Default::default() };
+        let policy = PricingPolicy {
+            price_mode: PriceMode::Inclusive,
+            ..Default::default()
+        };
         let cat = [entry("DATES", 1050, Currency::Aed, TaxClass::Standard)];
         let p = price_order(&policy, Currency::Aed, &country("AE"), &[line("DATES", 2)], &cat).unwrap();
         assert_eq!(p.lines[0].total, Money::new(2100, Currency::Aed));
@@ -264,10 +301,22 @@ mod tests {
         let cat = [inactive, entry("AED-ONLY", 100, Currency::Aed, TaxClass::Standard)];
         let policy = PricingPolicy::default();
         let kw = country("KW");
-        assert!(matches!(price_order(&policy, Currency::Kwd, &kw, &[line("NOPE", 1)], &cat), Err(PricingError::UnknownSku(_))));
-        assert!(matches!(price_order(&policy, Currency::Kwd, &kw, &[line("OLD", 1)], &cat), Err(PricingError::InactiveSku(_))));
-        assert!(matches!(price_order(&policy, Currency::Kwd, &kw, &[line("AED-ONLY", 1)], &cat), Err(PricingError::NoPriceInCurrency(..))));
-        assert!(matches!(price_order(&policy, Currency::Kwd, &country("FR"), &[], &cat), Err(PricingError::NoVatRate(_))));
+        assert!(matches!(
+            price_order(&policy, Currency::Kwd, &kw, &[line("NOPE", 1)], &cat),
+            Err(PricingError::UnknownSku(_))
+        ));
+        assert!(matches!(
+            price_order(&policy, Currency::Kwd, &kw, &[line("OLD", 1)], &cat),
+            Err(PricingError::InactiveSku(_))
+        ));
+        assert!(matches!(
+            price_order(&policy, Currency::Kwd, &kw, &[line("AED-ONLY", 1)], &cat),
+            Err(PricingError::NoPriceInCurrency(..))
+        ));
+        assert!(matches!(
+            price_order(&policy, Currency::Kwd, &country("FR"), &[], &cat),
+            Err(PricingError::NoVatRate(_))
+        ));
     }
 
     proptest! {

@@ -196,16 +196,28 @@ mod tests {
         for s in [OrderStatus::Completed, OrderStatus::Cancelled] {
             assert!(OrderStatus::ALL.iter().all(|&t| !s.can_move_to(t)), "{s}");
         }
-        for s in [PaymentStatus::Refunded, PaymentStatus::Failed, PaymentStatus::Voided, PaymentStatus::CodRefused] {
+        for s in [
+            PaymentStatus::Refunded,
+            PaymentStatus::Failed,
+            PaymentStatus::Voided,
+            PaymentStatus::CodRefused,
+        ] {
             assert!(PaymentStatus::ALL.iter().all(|&t| !s.can_move_to(t)), "{s}");
         }
-        assert!(FulfilmentStatus::ALL.iter().all(|&t| !FulfilmentStatus::Returned.can_move_to(t)));
+        assert!(
+            FulfilmentStatus::ALL
+                .iter()
+                .all(|&t| !FulfilmentStatus::Returned.can_move_to(t))
+        );
     }
 
     #[test]
     fn an_invalid_move_names_both_states() {
         let err = OrderStatus::Cancelled.move_to(OrderStatus::Confirmed).unwrap_err();
-        assert_eq!(err.to_string(), "order status cannot move from `cancelled` to `confirmed`");
+        assert_eq!(
+            err.to_string(),
+            "order status cannot move from `cancelled` to `confirmed`"
+        );
     }
 
     #[test]

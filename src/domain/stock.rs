@@ -25,7 +25,10 @@ pub enum StockError {
 
 impl StockLevel {
     pub fn empty() -> Self {
-        StockLevel { on_hand: 0, reserved: 0 }
+        StockLevel {
+            on_hand: 0,
+            reserved: 0,
+        }
     }
 
     pub fn available(self) -> i64 {
@@ -80,14 +83,26 @@ mod tests {
 
     #[test]
     fn reserving_more_than_available_is_refused() {
-        let s = StockLevel { on_hand: 5, reserved: 3 };
-        assert_eq!(s.reserve(3), Err(StockError::Insufficient { available: 2, requested: 3 }));
+        let s = StockLevel {
+            on_hand: 5,
+            reserved: 3,
+        };
+        assert_eq!(
+            s.reserve(3),
+            Err(StockError::Insufficient {
+                available: 2,
+                requested: 3
+            })
+        );
         assert_eq!(s.reserve(2).unwrap().available(), 0);
     }
 
     #[test]
     fn a_count_below_reserved_is_refused() {
-        let s = StockLevel { on_hand: 5, reserved: 3 };
+        let s = StockLevel {
+            on_hand: 5,
+            reserved: 3,
+        };
         assert!(matches!(s.with_on_hand(2), Err(StockError::BelowReserved { .. })));
         assert_eq!(s.with_on_hand(3).unwrap().available(), 0);
         assert_eq!(s.with_on_hand(-1), Err(StockError::Negative));

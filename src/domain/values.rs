@@ -112,8 +112,7 @@ pub struct StoreCode(String);
 
 impl StoreCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let ok = (2..=8).contains(&raw.len())
-            && raw.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let ok = (2..=8).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if ok {
             Ok(StoreCode(raw.to_owned()))
         } else {

@@ -93,7 +93,10 @@ fn parse_product(sku: Sku, r: ProductRequest) -> Result<Product, ApiError> {
                 push(format!("/prices/{i}/currency"), "one price per currency".into())
             }
             Ok(c) if p.amount_minor >= 0 => prices.push(Money::new(p.amount_minor, c)),
-            Ok(_) => push(format!("/prices/{i}/amount_minor"), "a price must not be negative".into()),
+            Ok(_) => push(
+                format!("/prices/{i}/amount_minor"),
+                "a price must not be negative".into(),
+            ),
             Err(e) => push(format!("/prices/{i}/currency"), e.to_string()),
         }
     }
@@ -130,7 +133,11 @@ pub async fn put_product(
 #[utoipa::path(get, path = "/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path)),
     responses((status = 200, body = ProductView), (status = 404, body = super::error::Problem)),
     security(("bearer" = [])))]
-pub async fn get_product(State(state): State<AppState>, _auth: Auth, Path(sku): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_product(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(sku): Path<String>,
+) -> Result<Response, ApiError> {
     let sku = parse_sku(&sku)?;
     let product = state
         .store
@@ -185,7 +192,11 @@ pub async fn put_stock(
 #[utoipa::path(get, path = "/v1/stock/{sku}", tag = "catalog", params(("sku" = String, Path)),
     responses((status = 200, body = StockView), (status = 404, body = super::error::Problem)),
     security(("bearer" = ["stock:read", "stock:write", "orders:read"])))]
-pub async fn get_stock(State(state): State<AppState>, auth: Auth, Path(sku): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_stock(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(sku): Path<String>,
+) -> Result<Response, ApiError> {
     auth.require(&["stock:read", "stock:write", "orders:read"])?;
     let sku = parse_sku(&sku)?;
     let level = state

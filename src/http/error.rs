@@ -72,8 +72,13 @@ impl ApiError {
             [one] => format!("{}: {}", one.pointer, one.detail),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "Validation failed", detail)
-            .with_errors(errors)
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Validation failed",
+            detail,
+        )
+        .with_errors(errors)
     }
 
     pub fn field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -103,7 +108,12 @@ impl ApiError {
     }
 
     pub fn not_found(code: &'static str, what: &str) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, code, "Not found", format!("{what} does not exist"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code,
+            "Not found",
+            format!("{what} does not exist"),
+        )
     }
 
     pub fn unavailable(code: &'static str, detail: &str) -> Self {
@@ -138,7 +148,10 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(v) = self.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(v));
         }
@@ -152,12 +165,18 @@ impl IntoResponse for ApiError {
 fn pricing_error(e: PricingError) -> ApiError {
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     match e {
-        PricingError::UnknownSku(sku) => {
-            ApiError::new(unprocessable, "unknown_sku", "Unknown SKU", format!("SKU {sku} is not in the catalog"))
-        }
-        PricingError::InactiveSku(sku) => {
-            ApiError::new(unprocessable, "sku_inactive", "SKU not for sale", format!("SKU {sku} is not for sale"))
-        }
+        PricingError::UnknownSku(sku) => ApiError::new(
+            unprocessable,
+            "unknown_sku",
+            "Unknown SKU",
+            format!("SKU {sku} is not in the catalog"),
+        ),
+        PricingError::InactiveSku(sku) => ApiError::new(
+            unprocessable,
+            "sku_inactive",
+            "SKU not for sale",
+            format!("SKU {sku} is not for sale"),
+        ),
         PricingError::NoPriceInCurrency(sku, c) => ApiError::new(
             unprocessable,
             "price_unavailable",

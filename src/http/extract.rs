@@ -61,7 +61,12 @@ async fn read_body(req: Request, state: &AppState) -> Result<(bool, Bytes), ApiE
                 format!("the body may be at most {} bytes", state.limits.max_body_bytes),
             )
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", "Unreadable body", "the body could not be read")
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                "Unreadable body",
+                "the body could not be read",
+            )
         }
     })?;
     Ok((json, bytes))
@@ -76,8 +81,8 @@ fn parse_json<T: DeserializeOwned>(json: bool, bytes: &[u8]) -> Result<JsonBody<
             "send the body as application/json",
         ));
     }
-    let raw: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
+    let raw: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
     let canonical = serde_json::to_vec(&raw).map_err(|_| ApiError::internal())?;
     let value = serde_path_to_error::deserialize(raw).map_err(|e| {
         let at = pointer(e.path());
@@ -121,14 +126,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 }
 
 fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::field("/", "invalid query string"))?)
-        .map(|q| q.0)
-        .map_err(|e| {
-            let text = e.body_text();
-            let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_owned();
-            let param = unknown_field(&detail).map(|f| format!("/{f}")).unwrap_or_else(|| "/".to_owned());
-            ApiError::validation(vec![FieldError { pointer: param, detail }])
-        })
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::field("/", "invalid query string"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| {
+        let text = e.body_text();
+        let detail = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text)
+            .to_owned();
+        let param = unknown_field(&detail)
+            .map(|f| format!("/{f}"))
+            .unwrap_or_else(|| "/".to_owned());
+        ApiError::validation(vec![FieldError { pointer: param, detail }])
+    })
 }
 
 /// The authenticated caller.

@@ -81,7 +81,12 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn route_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "Not found", "no such endpoint; see /openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "Not found",
+        "no such endpoint; see /openapi.json",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -117,8 +122,11 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .await;
     state.metrics.http_active.dec();
     let mut response = outcome.unwrap_or_else(|_| {
-        ApiError::unavailable("request_timeout", "the request took too long and was abandoned; it may be retried")
-            .into_response()
+        ApiError::unavailable(
+            "request_timeout",
+            "the request took too long and was abandoned; it may be retried",
+        )
+        .into_response()
     });
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
@@ -135,7 +143,9 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
     if state.health.is_draining() {
         // Ask keep-alive clients to reconnect, so they land on a replica that is not shutting down.
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     span.in_scope(|| {
         tracing::info!(

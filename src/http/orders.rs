@@ -67,7 +67,10 @@ pub(super) fn respond(state: &AppState, executed: Executed) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in &stored.headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
             headers.insert(n, v);
         }
     }
@@ -106,11 +109,19 @@ pub async fn create_order(
     let mut request = body.value.parse(state.limits.order).map_err(ApiError::validation)?;
     if let Some(customer) = own_scope(&auth, held, WRITE_OWN)? {
         if request.customer_id.as_ref().is_some_and(|c| c != &customer) {
-            return Err(ApiError::field("/customer_id", "customers place orders for themselves only"));
+            return Err(ApiError::field(
+                "/customer_id",
+                "customers place orders for themselves only",
+            ));
         }
         request.customer_id = Some(customer);
     }
-    let key = idempotency(&state, &auth, key, fingerprint("POST", "/v1/orders", None, &body.canonical));
+    let key = idempotency(
+        &state,
+        &auth,
+        key,
+        fingerprint("POST", "/v1/orders", None, &body.canonical),
+    );
     let (currency, method) = (request.currency, request.payment_method);
     let render = |o: &Order| order_response(StatusCode::CREATED, o);
     let executed = state
@@ -130,7 +141,9 @@ pub async fn create_order(
             }
         })?;
     if matches!(executed, Executed::Fresh(..)) {
-        state.metrics.order_created(state.store_code.as_str(), currency.code(), method.as_str());
+        state
+            .metrics
+            .order_created(state.store_code.as_str(), currency.code(), method.as_str());
     }
     Ok(respond(&state, executed))
 }
@@ -139,7 +152,11 @@ pub async fn create_order(
     params(("id" = Uuid, Path, description = "Order id")),
     responses((status = 200, body = OrderView), (status = 404, body = super::error::Problem)),
     security(("bearer" = ["orders:read", "orders:read:own"])))]
-pub async fn get_order(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_order(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let held = auth.require(&[READ_ANY, READ_OWN])?;
     let owner = own_scope(&auth, held, READ_OWN)?;
     let not_found = || ApiError::not_found("order_not_found", "the order");
@@ -215,14 +232,23 @@ pub async fn list_orders(
         .transpose()?;
     let customer_id = match (own, requested) {
         // A customer only ever lists their own orders; asking for someone else's yields nothing.
-        (Some(own), Some(req)) if own != req => return Ok(axum::Json(OrderPageView { items: vec![], next_cursor: None }).into_response()),
+        (Some(own), Some(req)) if own != req => {
+            return Ok(axum::Json(OrderPageView {
+                items: vec![],
+                next_cursor: None,
+            })
+            .into_response());
+        }
         (Some(own), _) => Some(own),
         (None, req) => req,
     };
     let status = p
         .status
         .as_deref()
-        .map(|s| OrderStatus::parse(s).ok_or_else(|| ApiError::field("/status", "one of open, confirmed, completed, cancelled")))
+        .map(|s| {
+            OrderStatus::parse(s)
+                .ok_or_else(|| ApiError::field("/status", "one of open, confirmed, completed, cancelled"))
+        })
         .transpose()?;
     let limit = p.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
@@ -276,7 +302,12 @@ pub async fn cancel_order(
         None => (None, b"{}".to_vec()),
     };
     let path = format!("/v1/orders/{id}/cancel");
-    let key = idempotency(&state, &auth, key, fingerprint("POST", &path, Some(version), &canonical));
+    let key = idempotency(
+        &state,
+        &auth,
+        key,
+        fingerprint("POST", &path, Some(version), &canonical),
+    );
     let actor = auth.0.sub.clone();
     let apply = move |o: &mut Order| o.cancel(reason.clone(), &actor, OffsetDateTime::now_utc());
     let render = |o: &Order| order_response(StatusCode::OK, o);

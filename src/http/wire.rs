@@ -103,10 +103,14 @@ impl CreateOrderRequest {
             .as_deref()
             .and_then(|c| errs.check("/customer_id", CustomerId::parse(c)).map(Some))
             .flatten();
-        let currency = errs.check("/currency", self.currency.parse::<Currency>().map_err(|e| Invalid(e.to_string())));
+        let currency = errs.check(
+            "/currency",
+            self.currency.parse::<Currency>().map_err(|e| Invalid(e.to_string())),
+        );
         let payment_method = errs.check(
             "/payment_method",
-            PaymentMethod::parse(&self.payment_method).ok_or_else(|| Invalid("payment_method is `card` or `cod`".into())),
+            PaymentMethod::parse(&self.payment_method)
+                .ok_or_else(|| Invalid("payment_method is `card` or `cod`".into())),
         );
         let s = &self.ship_to;
         let name = errs.check("/ship_to/name", text(&s.name, 200));
@@ -120,7 +124,10 @@ impl CreateOrderRequest {
         let phone = errs.check("/ship_to/phone", phone(&s.phone));
 
         if self.lines.is_empty() {
-            errs.0.push(FieldError { pointer: "/lines".into(), detail: "an order needs at least one line".into() });
+            errs.0.push(FieldError {
+                pointer: "/lines".into(),
+                detail: "an order needs at least one line".into(),
+            });
         }
         if self.lines.len() > limits.max_lines {
             errs.0.push(FieldError {
@@ -131,7 +138,10 @@ impl CreateOrderRequest {
         let mut lines = Vec::with_capacity(self.lines.len());
         for (i, l) in self.lines.iter().enumerate() {
             let sku = errs.check(format!("/lines/{i}/sku"), Sku::parse(&l.sku));
-            let quantity = errs.check(format!("/lines/{i}/quantity"), Quantity::parse(l.quantity, limits.max_quantity));
+            let quantity = errs.check(
+                format!("/lines/{i}/quantity"),
+                Quantity::parse(l.quantity, limits.max_quantity),
+            );
             if let Some(sku) = &sku
                 && lines.iter().any(|(s, _): &(Sku, Quantity)| s == sku)
             {
@@ -145,17 +155,29 @@ impl CreateOrderRequest {
             }
         }
         match (currency, payment_method, name, line1, line2, city, country, phone) {
-            (Some(currency), Some(payment_method), Some(name), Some(line1), Some(line2), Some(city), Some(country), Some(phone))
-                if errs.0.is_empty() =>
-            {
-                Ok(NewOrder {
-                    customer_id,
-                    currency,
-                    ship_to: ShipTo { name, line1, line2, city, country, phone },
-                    lines,
-                    payment_method,
-                })
-            }
+            (
+                Some(currency),
+                Some(payment_method),
+                Some(name),
+                Some(line1),
+                Some(line2),
+                Some(city),
+                Some(country),
+                Some(phone),
+            ) if errs.0.is_empty() => Ok(NewOrder {
+                customer_id,
+                currency,
+                ship_to: ShipTo {
+                    name,
+                    line1,
+                    line2,
+                    city,
+                    country,
+                    phone,
+                },
+                lines,
+                payment_method,
+            }),
             _ => Err(errs.0),
         }
     }

@@ -20,7 +20,10 @@ pub(crate) enum Claim {
     /// First use (or the earlier use expired): go ahead, the key is now held by this transaction.
     New,
     /// Used before and committed: compare fingerprints, replay the response.
-    Existing { fingerprint: String, response: StoredResponse },
+    Existing {
+        fingerprint: String,
+        response: StoredResponse,
+    },
 }
 
 /// The primitive steps of one write transaction. Dropping it without `commit` rolls everything back.
@@ -80,7 +83,13 @@ pub(crate) async fn place_order(
             None => return Err(PricingError::InactiveSku(product.sku.clone()).into()),
         }
     }
-    let priced = price_order(cmd.policy, request.currency, &request.ship_to.country, &request.lines, &catalog)?;
+    let priced = price_order(
+        cmd.policy,
+        request.currency,
+        &request.ship_to.country,
+        &request.lines,
+        &catalog,
+    )?;
 
     let locked: BTreeMap<Sku, StockLevel> = uow.lock_stock(&skus).await?.into_iter().collect();
     let mut reserved = Vec::with_capacity(wanted.len());
@@ -94,7 +103,14 @@ pub(crate) async fn place_order(
     uow.write_stock(&reserved).await?;
 
     let seq = uow.next_order_seq(cmd.store).await?;
-    let (order, event) = Order::place(request, cmd.store.order_number(seq), cmd.store.clone(), priced, cmd.actor, now);
+    let (order, event) = Order::place(
+        request,
+        cmd.store.order_number(seq),
+        cmd.store.clone(),
+        priced,
+        cmd.actor,
+        now,
+    );
     uow.insert_order(&order).await?;
     uow.append_event(&event).await?;
     let response = (cmd.render)(&order);
@@ -148,9 +164,10 @@ async fn move_stock(uow: &mut dyn UnitOfWork, moves: &[StockMove]) -> Result<(),
     for m in moves {
         let StockMove::Release(sku, quantity) = m;
         let level = levels.get(sku).copied().unwrap_or(StockLevel::empty());
-        let next = level
-            .release(quantity.as_i64())
-            .map_err(|source| StoreError::Stock { sku: sku.clone(), source })?;
+        let next = level.release(quantity.as_i64()).map_err(|source| StoreError::Stock {
+            sku: sku.clone(),
+            source,
+        })?;
         levels.insert(sku.clone(), next);
     }
     let levels: Vec<(Sku, StockLevel)> = levels.into_iter().collect();

@@ -21,7 +21,6 @@ use crate::domain::status::{OrderStatus, Transition};
 use crate::domain::stock::{StockError, StockLevel};
 use crate::domain::values::{CustomerId, Quantity, Sku, StoreCode};
 
-
 /// An Idempotency-Key as scoped to the caller, with the fingerprint of the request that first used it.
 #[derive(Clone, Debug)]
 pub struct IdempotencyKey {

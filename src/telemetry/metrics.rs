@@ -60,19 +60,26 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let http_duration =
-            Family::<HttpLabels, Histogram>::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS.into_iter()));
+        let http_duration = Family::<HttpLabels, Histogram>::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS));
         registry.register(
             "http_server_request_duration_seconds",
             "Duration of HTTP server requests",
             http_duration.clone(),
         );
         let http_active = Gauge::default();
-        registry.register("http_server_active_requests", "HTTP requests in flight", http_active.clone());
+        registry.register(
+            "http_server_active_requests",
+            "HTTP requests in flight",
+            http_active.clone(),
+        );
         let orders_created = Family::<OrderLabels, Counter>::default();
         registry.register("orderly_orders_created", "Orders placed", orders_created.clone());
         let transitions = Family::<TransitionLabels, Counter>::default();
-        registry.register("orderly_order_transitions", "Status moves of orders", transitions.clone());
+        registry.register(
+            "orderly_order_transitions",
+            "Status moves of orders",
+            transitions.clone(),
+        );
         let stock_failures = Counter::default();
         registry.register(
             "orderly_stock_reservation_failures",
@@ -80,7 +87,11 @@ impl Metrics {
             stock_failures.clone(),
         );
         let replays = Counter::default();
-        registry.register("orderly_idempotent_replays", "Responses replayed for a reused Idempotency-Key", replays.clone());
+        registry.register(
+            "orderly_idempotent_replays",
+            "Responses replayed for a reused Idempotency-Key",
+            replays.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {

@@ -56,8 +56,13 @@ pub async fn fresh_db(backend: Backend) -> Option<TestDb> {
     if backend == Backend::Postgres {
         let admin = pg_admin_url()?;
         let name = format!("orderly_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to test cluster");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("connect to test cluster");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
         let url = match admin.rsplit_once('/') {
             Some((base, _)) => format!("{base}/{name}"),
             None => panic!("ORDERLY_TEST_DATABASE_URL must end in /<database>"),
@@ -117,7 +122,10 @@ impl TestApp {
     }
 
     pub async fn put_product(&self, sku: &str, prices: &[(i64, &str)]) -> Response {
-        let prices: Vec<Value> = prices.iter().map(|(a, c)| json!({"amount_minor": a, "currency": c})).collect();
+        let prices: Vec<Value> = prices
+            .iter()
+            .map(|(a, c)| json!({"amount_minor": a, "currency": c}))
+            .collect();
         let body = json!({"name_en": format!("Item {sku}"), "name_ar": "منتج", "prices": prices, "tax_class": "standard", "active": true});
         self.client
             .put(format!("{}/v1/products/{sku}", self.api))
@@ -140,7 +148,12 @@ impl TestApp {
 
     /// A product with one price and stock on hand.
     pub async fn stocked(&self, sku: &str, price_minor: i64, currency: &str, on_hand: i64) {
-        assert!(self.put_product(sku, &[(price_minor, currency)]).await.status().is_success());
+        assert!(
+            self.put_product(sku, &[(price_minor, currency)])
+                .await
+                .status()
+                .is_success()
+        );
         assert_eq!(self.set_stock(sku, on_hand).await.status(), StatusCode::OK);
     }
 
@@ -196,7 +209,16 @@ impl TestApp {
             if let Some(c) = &cursor {
                 url.push_str(&format!("&cursor={c}"));
             }
-            let page: Value = self.client.get(url).bearer_auth(self.staff()).send().await.unwrap().json().await.unwrap();
+            let page: Value = self
+                .client
+                .get(url)
+                .bearer_auth(self.staff())
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             total += page["items"].as_array().unwrap().len();
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
@@ -219,7 +241,13 @@ pub fn order_body(currency: &str, country: &str, lines: &[(&str, i64)]) -> Value
 /// Asserts a problem+json response with `status` and `code`; returns the problem document.
 pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status().as_u16(), status, "status for {code}");
-    let content_type = response.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(content_type, "application/problem+json");
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], code, "{problem}");

@@ -126,10 +126,7 @@ pub(super) fn line_row(r: &PgRow) -> Result<LineRow, StoreError> {
     get().map_err(StoreError::internal)
 }
 
-pub(super) async fn load_products(
-    exec: &mut sqlx::PgConnection,
-    skus: &[String],
-) -> Result<Vec<Product>, StoreError> {
+pub(super) async fn load_products(exec: &mut sqlx::PgConnection, skus: &[String]) -> Result<Vec<Product>, StoreError> {
     let rows = sqlx::query("SELECT sku, name_en, name_ar, tax_class, active FROM products WHERE sku = ANY($1)")
         .bind(skus)
         .fetch_all(&mut *exec)
@@ -255,7 +252,10 @@ impl Store for PostgresStore {
             .map_err(db_error)?;
         let level = stock_level(&row)?
             .with_on_hand(on_hand)
-            .map_err(|source: StockError| StoreError::Stock { sku: sku.clone(), source })?;
+            .map_err(|source: StockError| StoreError::Stock {
+                sku: sku.clone(),
+                source,
+            })?;
         sqlx::query("UPDATE stock SET on_hand = $2, updated_at = now() WHERE sku = $1")
             .bind(sku.as_str())
             .bind(level.on_hand)
@@ -318,7 +318,8 @@ impl Store for PostgresStore {
             sql.push(" AND (created_at, id) < (").push_bind(after.created_at);
             sql.push(", ").push_bind(after.id).push(")");
         }
-        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(q.limit) + 1);
         let found = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
         let mut order_rows = found.iter().map(order_row).collect::<Result<Vec<_>, _>>()?;
         let has_more = order_rows.len() > q.limit as usize;
@@ -327,7 +328,12 @@ impl Store for PostgresStore {
         let lines = self.lines_of(&ids).await?;
         let orders = rows::orders_from_rows(order_rows, lines)?;
         let next = has_more
-            .then(|| orders.last().map(|o| OrderCursor { created_at: o.created_at, id: o.id }))
+            .then(|| {
+                orders.last().map(|o| OrderCursor {
+                    created_at: o.created_at,
+                    id: o.id,
+                })
+            })
             .flatten();
         Ok(OrderPage { orders, next })
     }

@@ -197,8 +197,20 @@ impl UnitOfWork for PgUnitOfWork {
         .map_err(db_error)?;
 
         let n = o.lines.len();
-        let (mut line_no, mut sku, mut name_en, mut name_ar) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let (mut qty, mut price, mut class, mut sub, mut tax, mut total) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut line_no, mut sku, mut name_en, mut name_ar) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let (mut qty, mut price, mut class, mut sub, mut tax, mut total) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
         for (i, l) in o.lines.iter().enumerate() {
             line_no.push(i32::try_from(i + 1).map_err(StoreError::internal)?);
             sku.push(l.sku.as_str());

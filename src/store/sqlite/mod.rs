@@ -12,7 +12,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -278,7 +280,10 @@ impl Store for SqliteStore {
             None => StockLevel::empty(),
         }
         .with_on_hand(on_hand)
-        .map_err(|source: StockError| StoreError::Stock { sku: sku.clone(), source })?;
+        .map_err(|source: StockError| StoreError::Stock {
+            sku: sku.clone(),
+            source,
+        })?;
         sqlx::query(
             "INSERT INTO stock (sku, on_hand, reserved, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at",
@@ -348,7 +353,8 @@ impl Store for SqliteStore {
             sql.push(" OR (created_at = ").push_bind(at);
             sql.push(" AND id < ").push_bind(after.id.to_string()).push("))");
         }
-        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(q.limit) + 1);
         let found = sql.build().fetch_all(&self.reader).await.map_err(db_error)?;
         let mut order_rows = found.iter().map(order_row).collect::<Result<Vec<_>, _>>()?;
         let has_more = order_rows.len() > q.limit as usize;
@@ -357,7 +363,12 @@ impl Store for SqliteStore {
         let lines = self.lines_of(&ids).await?;
         let orders = rows::orders_from_rows(order_rows, lines)?;
         let next = has_more
-            .then(|| orders.last().map(|o| OrderCursor { created_at: o.created_at, id: o.id }))
+            .then(|| {
+                orders.last().map(|o| OrderCursor {
+                    created_at: o.created_at,
+                    id: o.id,
+                })
+            })
             .flatten();
         Ok(OrderPage { orders, next })
     }
