@@ -434,3 +434,33 @@ async fn a_database_that_is_down_gives_503_quickly_and_readiness_fails() {
     let ready = app.client.get(format!("{}/readyz", app.admin)).send().await.unwrap();
     assert_eq!(ready.status(), 503);
 }
+
+#[tokio::test]
+async fn a_request_past_its_deadline_is_abandoned_with_a_503_and_changes_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.request_timeout_ms = 300)
+        .await
+        .unwrap();
+    app.stocked("OUD-1", 1235, "KWD", 10).await;
+    let body = order_body("KWD", "KW", &[("OUD-1", 1)]).to_string();
+    let mut stream = tokio::net::TcpStream::connect(app.api.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /v1/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\nIdempotency-Key: slow\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        app.staff(),
+        body.len(),
+        &body[..10]
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The rest of the body never comes; the deadline answers for the server.
+    let mut out = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.starts_with("HTTP/1.1 503"), "{out}");
+    assert!(out.contains(r#""code":"request_timeout""#), "{out}");
+    assert_unchanged(&app).await;
+}
