@@ -62,6 +62,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { sub, scope, ttl } => {
+            anyhow::ensure!(
+                config.env != crate::config::Environment::Production,
+                "`orderly token` is a development tool; production tokens come from the identity provider"
+            );
             let token = auth::mint(&config, &sub, &scope, ttl)?;
             println!("{token}");
             Ok(())

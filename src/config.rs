@@ -33,7 +33,7 @@ pub struct Config {
     pub env: Environment,
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
-    /// A `postgres://` URL selects PostgreSQL; without it the SQLite file at `sqlite_path` is used.
+    /// A PostgreSQL URL selects PostgreSQL; unset or empty, the SQLite file at `sqlite_path` is used.
     pub database_url: Option<SecretString>,
     pub sqlite_path: PathBuf,
     pub db_max_connections: u32,
@@ -148,7 +148,14 @@ impl Config {
         }
         // Only the names this struct knows; ORDERLY_TEST_* and friends are not settings.
         let figment = figment.merge(Env::prefixed("ORDERLY_").only(FIELDS).lowercase(true));
-        let config: Config = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+        let mut config: Config = figment.extract().map_err(|e| ConfigError::Load(Box::new(e)))?;
+        if config
+            .database_url
+            .as_ref()
+            .is_some_and(|u| u.expose_secret().trim().is_empty())
+        {
+            config.database_url = None;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -162,11 +169,15 @@ impl Config {
             ));
         }
         if self.env == Environment::Production {
-            let secret_ok = self.jwt_secret.as_ref().is_some_and(|s| s.expose_secret().len() >= 32);
-            if !secret_ok && self.jwt_public_key_file.is_none() {
+            let key_ok = if self.jwt_algorithm == "HS256" {
+                self.jwt_secret.as_ref().is_some_and(|s| s.expose_secret().len() >= 32)
+            } else {
+                self.jwt_public_key_file.is_some()
+            };
+            if !key_ok {
                 return Err(invalid(
-                    "production needs ORDERLY_JWT_SECRET (32+ bytes) or ORDERLY_JWT_PUBLIC_KEY_FILE; \
-                     the development key is refused",
+                    "production needs ORDERLY_JWT_SECRET (32+ bytes, HS256) or ORDERLY_JWT_PUBLIC_KEY_FILE \
+                     (RS256/ES256); the development key is refused",
                 ));
             }
         }
@@ -216,7 +227,7 @@ impl Config {
         Duration::from_millis(v)
     }
 
-    /// The effective configuration as TOML-like `key = value` lines, secrets masked.
+    /// The effective configuration as JSON, secrets masked.
     pub fn redacted(&self) -> serde_json::Value {
         let secret = |s: &Option<SecretString>| s.as_ref().map(|_| "[REDACTED]");
         serde_json::json!({
@@ -299,17 +310,21 @@ impl Default for DefaultsOnly {
     }
 }
 
-/// `postgres://user:secret@host/db` -> `postgres://user:[REDACTED]@host/db`.
+/// `postgres://user:secret@host/db?sslpassword=x` -> `postgres://user:[REDACTED]@host/db?[REDACTED]`.
 pub fn redact_url(url: &str) -> String {
+    let (url, query) = match url.split_once('?') {
+        Some((base, _)) => (base, "?[REDACTED]"),
+        None => (url, ""),
+    };
     let Some((scheme, rest)) = url.split_once("://") else {
         return "[REDACTED]".into();
     };
     match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:[REDACTED]@{host}")
+            format!("{scheme}://{user}:[REDACTED]@{host}{query}")
         }
-        None => format!("{scheme}://{rest}"),
+        None => format!("{scheme}://{rest}{query}"),
     }
 }
 
@@ -322,6 +337,10 @@ mod tests {
         assert_eq!(
             redact_url("postgres://app:hunter2@db:5432/orders"),
             "postgres://app:[REDACTED]@db:5432/orders"
+        );
+        assert_eq!(
+            redact_url("postgres://db/orders?password=hunter2"),
+            "postgres://db/orders?[REDACTED]"
         );
         let config = Config {
             database_url: Some(SecretString::from("postgres://app:hunter2@db/orders")),

@@ -70,7 +70,7 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(wait)
-            .connect_with(options.read_only(false))
+            .connect_with(options)
             .await
             .map_err(db_error)?;
         Ok(SqliteStore { writer, reader })

@@ -23,7 +23,11 @@ pub(super) struct SqliteUnitOfWork {
 impl SqliteUnitOfWork {
     pub(super) async fn begin(writer: &SqlitePool) -> Result<Self, StoreError> {
         Ok(SqliteUnitOfWork {
-            tx: writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?,
+            // Waiting too long for the single writer is contention (503 busy), not an outage.
+            tx: writer.begin_with("BEGIN IMMEDIATE").await.map_err(|e| match e {
+                sqlx::Error::PoolTimedOut => StoreError::Busy(e),
+                other => db_error(other),
+            })?,
         })
     }
 }
