@@ -9,7 +9,7 @@ use common::{Backend, fresh_store};
 use orderly::domain::Money;
 use orderly::domain::catalog::Product;
 use orderly::domain::currency::Currency;
-use orderly::domain::order::{NewOrder, Order, OrderError, PaymentMethod, ShipTo};
+use orderly::domain::order::{Command, NewOrder, Order, OrderError, PaymentMethod, ShipTo};
 use orderly::domain::pricing::{PricingError, PricingPolicy};
 use orderly::domain::stock::{StockError, StockLevel};
 use orderly::domain::tax::TaxClass;
@@ -98,7 +98,7 @@ async fn cancel(
     version: i64,
     owner: Option<&CustomerId>,
 ) -> Result<Executed, StoreError> {
-    let apply = |o: &mut Order| o.cancel(None, "tester", OffsetDateTime::now_utc());
+    let apply = |o: &mut Order| o.execute(Command::Cancel { reason: None }, "tester", OffsetDateTime::now_utc());
     store
         .update_order(UpdateOrder {
             idempotency: &key(k, k),
@@ -317,8 +317,8 @@ async fn every_change_appends_one_event_numbered_without_gaps(store: Arc<dyn Sto
     let events = store.order_events(order.id).await.unwrap();
     let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
     assert_eq!(sequences, vec![1, 2]);
-    assert_eq!(events[0].kind.as_str(), "order.placed");
-    assert_eq!(events[1].kind.as_str(), "order.cancelled");
+    assert_eq!(events[0].kind(), "order.placed");
+    assert_eq!(events[1].kind(), "order.cancelled");
     assert!(events.iter().all(|e| e.order_id == order.id && e.actor == "tester"));
 }
 

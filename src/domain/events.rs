@@ -1,42 +1,130 @@
 //! Order events: one per change, numbered 1, 2, 3 ... per order. The table that holds them is both the audit
-//! trail and the outbox.
+//! trail and the outbox; folding them with `Order::apply` from the first rebuilds the order exactly.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum EventKind {
-    #[serde(rename = "order.placed")]
-    OrderPlaced,
-    #[serde(rename = "order.cancelled")]
-    OrderCancelled,
+use super::order::Order;
+use super::values::{Quantity, Sku};
+
+/// A quantity of one SKU, as shipped, returned or refunded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuQuantity {
+    pub sku: Sku,
+    pub quantity: Quantity,
 }
 
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
+/// What happened to an order. The serde tag is the event type on the wire and on NATS subjects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum Change {
+    /// The order as placed, in full: the starting point of a replay.
+    #[serde(rename = "order.placed")]
+    Placed(Box<Order>),
+    #[serde(rename = "order.confirmed")]
+    Confirmed {},
+    #[serde(rename = "order.cancelled")]
+    Cancelled { reason: Option<String> },
+    #[serde(rename = "order.completed")]
+    Completed {},
+    #[serde(rename = "payment.authorized")]
+    PaymentAuthorized { amount_minor: i64, provider_ref: String },
+    /// `parts`: how the captured amount is spread over the lines, shipping last.
+    #[serde(rename = "payment.captured")]
+    PaymentCaptured { amount_minor: i64, parts: Vec<i64> },
+    #[serde(rename = "payment.voided")]
+    PaymentVoided {},
+    #[serde(rename = "payment.failed")]
+    PaymentFailed { reason: Option<String> },
+    /// `parts`: how the refund is spread over the lines, shipping last; `units`: line units refunded by quantity.
+    #[serde(rename = "payment.refunded")]
+    Refunded {
+        refund_id: Uuid,
+        amount_minor: i64,
+        parts: Vec<i64>,
+        units: Vec<SkuQuantity>,
+        reason: Option<String>,
+    },
+    #[serde(rename = "cod.collected")]
+    CodCollected {
+        amount_minor: i64,
+        courier_ref: String,
+        parts: Vec<i64>,
+    },
+    /// Refused at the door: the parcels go back to origin as return `return_id`.
+    #[serde(rename = "cod.refused")]
+    CodRefused {
+        reason: Option<String>,
+        return_id: Uuid,
+        lines: Vec<SkuQuantity>,
+    },
+    #[serde(rename = "shipment.created")]
+    Shipped {
+        shipment_id: Uuid,
+        lines: Vec<SkuQuantity>,
+        carrier: String,
+        tracking_number: String,
+    },
+    #[serde(rename = "shipment.delivered")]
+    Delivered { shipment_id: Uuid },
+    #[serde(rename = "return.requested")]
+    ReturnRequested {
+        return_id: Uuid,
+        lines: Vec<SkuQuantity>,
+        reason: Option<String>,
+    },
+    #[serde(rename = "return.received")]
+    ReturnReceived { return_id: Uuid, restock: bool },
+}
+
+impl Change {
+    pub fn kind(&self) -> &'static str {
         match self {
-            EventKind::OrderPlaced => "order.placed",
-            EventKind::OrderCancelled => "order.cancelled",
+            Change::Placed(_) => "order.placed",
+            Change::Confirmed {} => "order.confirmed",
+            Change::Cancelled { .. } => "order.cancelled",
+            Change::Completed {} => "order.completed",
+            Change::PaymentAuthorized { .. } => "payment.authorized",
+            Change::PaymentCaptured { .. } => "payment.captured",
+            Change::PaymentVoided {} => "payment.voided",
+            Change::PaymentFailed { .. } => "payment.failed",
+            Change::Refunded { .. } => "payment.refunded",
+            Change::CodCollected { .. } => "cod.collected",
+            Change::CodRefused { .. } => "cod.refused",
+            Change::Shipped { .. } => "shipment.created",
+            Change::Delivered { .. } => "shipment.delivered",
+            Change::ReturnRequested { .. } => "return.requested",
+            Change::ReturnReceived { .. } => "return.received",
         }
     }
 
-    pub fn parse(raw: &str) -> Option<Self> {
-        [EventKind::OrderPlaced, EventKind::OrderCancelled]
-            .into_iter()
-            .find(|k| k.as_str() == raw)
+    /// The event's data alone (without the type tag), as stored and published.
+    pub fn data(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut map)) => map.remove("data").unwrap_or(serde_json::Value::Null),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// Rebuilds a change from its stored type and data.
+    pub fn from_parts(kind: &str, data: serde_json::Value) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({ "type": kind, "data": data }))
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderEvent {
     pub id: Uuid,
     pub order_id: Uuid,
     pub sequence: i64,
-    #[serde(rename = "type")]
-    pub kind: EventKind,
-    pub data: serde_json::Value,
+    pub change: Change,
     pub actor: String,
-    #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
+}
+
+impl OrderEvent {
+    pub fn kind(&self) -> &'static str {
+        self.change.kind()
+    }
 }

@@ -61,6 +61,23 @@ impl StockLevel {
         })
     }
 
+    /// Reserved units leave the warehouse: both reserved and on hand drop.
+    pub fn ship(self, quantity: i64) -> Result<Self, StockError> {
+        let released = self.release(quantity)?;
+        Ok(StockLevel {
+            on_hand: released.on_hand - quantity,
+            ..released
+        })
+    }
+
+    /// Returned units go back on the shelf.
+    pub fn restock(self, quantity: i64) -> Self {
+        StockLevel {
+            on_hand: self.on_hand + quantity,
+            ..self
+        }
+    }
+
     /// A stock count from the warehouse. It may not drop below what open orders already hold.
     pub fn with_on_hand(self, on_hand: i64) -> Result<Self, StockError> {
         if on_hand < 0 {

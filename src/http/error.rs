@@ -202,6 +202,60 @@ fn pricing_error(e: PricingError) -> ApiError {
     }
 }
 
+fn order_error(e: OrderError) -> ApiError {
+    let conflict = StatusCode::CONFLICT;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    match e {
+        OrderError::InvalidTransition(t) | OrderError::AlreadyShipped(t) => ApiError::new(
+            conflict,
+            "invalid_transition",
+            "Invalid transition",
+            format!("the {} status is `{}` and cannot move to `{}`", t.kind, t.from, t.to),
+        ),
+        OrderError::PaymentRequired => ApiError::new(
+            conflict,
+            "payment_required",
+            "Payment required",
+            "a card order ships only once its payment is authorised",
+        ),
+        OrderError::InvalidLine { index, field, detail } => {
+            let pointer = if field == "lines" {
+                "/lines".to_owned()
+            } else {
+                format!("/lines/{index}/{field}")
+            };
+            ApiError::field(pointer, detail)
+        }
+        OrderError::InvalidAmount(detail) => {
+            let errors = vec![FieldError {
+                pointer: "/amount_minor".into(),
+                detail: detail.clone(),
+            }];
+            ApiError::new(unprocessable, "amount_invalid", "Invalid amount", detail).with_errors(errors)
+        }
+        OrderError::RefundExceedsCaptured { requested, refundable } => ApiError::new(
+            unprocessable,
+            "refund_exceeds_captured",
+            "Refund exceeds what was paid",
+            format!("a refund of {requested} exceeds the {refundable} still refundable"),
+        ),
+        OrderError::NotFound(what) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            if what == "shipment" {
+                "shipment_not_found"
+            } else {
+                "return_not_found"
+            },
+            "Not found",
+            format!("no such {what} on this order"),
+        ),
+        OrderError::Corrupt(detail) => {
+            tracing::error!(%detail, "order event stream inconsistent");
+            ApiError::internal()
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -245,12 +299,7 @@ impl From<StoreError> for ApiError {
                     ApiError::internal()
                 }
             },
-            StoreError::Order(OrderError::InvalidTransition(t) | OrderError::AlreadyShipped(t)) => ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_transition",
-                "Invalid transition",
-                format!("the {} status is `{}` and cannot move to `{}`", t.kind, t.from, t.to),
-            ),
+            StoreError::Order(e) => order_error(e),
             StoreError::Unavailable(err) => {
                 tracing::warn!(error = %err, "database unavailable");
                 ApiError::unavailable("database_unavailable", "the database cannot be reached; retry shortly")

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod catalog;
 pub mod error;
 pub mod extract;
+pub mod lifecycle;
 pub mod openapi;
 pub mod orders;
 pub mod wire;
@@ -71,6 +72,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(orders::router())
+        .merge(lifecycle::router())
         .merge(catalog::router())
         .merge(openapi::router())
         .fallback(route_not_found)

@@ -33,13 +33,25 @@ impl Modify for BearerAuth {
         super::orders::get_order,
         super::orders::list_orders,
         super::orders::cancel_order,
+        super::lifecycle::authorize_doc,
+        super::lifecycle::capture_doc,
+        super::lifecycle::void_doc,
+        super::lifecycle::fail_doc,
+        super::lifecycle::collect_doc,
+        super::lifecycle::refuse_doc,
+        super::lifecycle::ship_doc,
+        super::lifecycle::deliver_doc,
+        super::lifecycle::return_doc,
+        super::lifecycle::receive_doc,
+        super::lifecycle::refund_doc,
+        super::lifecycle::events,
         super::catalog::put_product,
         super::catalog::get_product,
         super::catalog::put_stock,
         super::catalog::get_stock,
     ),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "catalog"))
+    tags((name = "orders"), (name = "lifecycle"), (name = "catalog"))
 )]
 pub struct ApiDoc;
 

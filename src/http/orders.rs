@@ -16,7 +16,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{Auth, IdempotencyKeyHeader, IfMatch, JsonBody, QueryParams, fingerprint};
 use super::wire::{CancelOrderRequest, CreateOrderRequest, OrderPageView, OrderView};
-use crate::domain::order::Order;
+use crate::domain::order::{Command, Order};
 use crate::domain::status::{OrderStatus, StatusMachine};
 use crate::domain::values::CustomerId;
 use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder, StoredResponse, UpdateOrder};
@@ -34,7 +34,7 @@ pub(super) const WRITE_ANY: &str = "orders:write";
 pub(super) const WRITE_OWN: &str = "orders:write:own";
 
 /// The customer whose orders alone the caller may see, or `None` for staff who may see all.
-fn own_scope(auth: &Auth, held: &str, own: &str) -> Result<Option<CustomerId>, ApiError> {
+pub(super) fn own_scope(auth: &Auth, held: &str, own: &str) -> Result<Option<CustomerId>, ApiError> {
     if held != own {
         return Ok(None);
     }
@@ -43,7 +43,7 @@ fn own_scope(auth: &Auth, held: &str, own: &str) -> Result<Option<CustomerId>, A
         .map_err(|_| ApiError::unauthenticated("invalid_token", "the token subject is not a valid customer id"))
 }
 
-fn order_response(status: StatusCode, order: &Order) -> StoredResponse {
+pub(super) fn order_response(status: StatusCode, order: &Order) -> StoredResponse {
     let body = serde_json::to_vec(&OrderView::from(order)).unwrap_or_default();
     StoredResponse {
         status: status.as_u16(),
@@ -294,23 +294,67 @@ pub async fn cancel_order(
     IfMatch(version): IfMatch,
     body: Option<JsonBody<CancelOrderRequest>>,
 ) -> Result<Response, ApiError> {
-    let held = auth.require(&[WRITE_ANY, WRITE_OWN])?;
-    let owner = own_scope(&auth, held, WRITE_OWN)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("order_not_found", "the order"))?;
     let (reason, canonical) = match body {
         Some(b) => (b.value.reason, b.canonical),
         None => (None, b"{}".to_vec()),
     };
-    let path = format!("/v1/orders/{id}/cancel");
-    let key = idempotency(
+    let target = CommandTarget {
+        id: &id,
+        action: "cancel",
+        customers_may: true,
+        created: false,
+    };
+    run_command(
         &state,
         &auth,
         key,
-        fingerprint("POST", &path, Some(version), &canonical),
-    );
+        version,
+        target,
+        canonical,
+        Command::Cancel { reason },
+    )
+    .await
+}
+
+/// Which order a command is for and who may send it.
+pub(super) struct CommandTarget<'a> {
+    /// The order id as it came in the path.
+    pub id: &'a str,
+    /// The path after `/v1/orders/{id}/`, for the idempotency fingerprint.
+    pub action: &'a str,
+    /// Whether a customer (`orders:write:own`) may send it for their own order; otherwise staff only.
+    pub customers_may: bool,
+    /// Answer 201 (the command created a shipment, return or refund) rather than 200.
+    pub created: bool,
+}
+
+/// Runs one command on an existing order: scope, Idempotency-Key, If-Match, the domain, the store, the response.
+pub(super) async fn run_command(
+    state: &AppState,
+    auth: &Auth,
+    key: IdempotencyKeyHeader,
+    version: i64,
+    target: CommandTarget<'_>,
+    canonical: Vec<u8>,
+    command: Command,
+) -> Result<Response, ApiError> {
+    let held = if target.customers_may {
+        auth.require(&[WRITE_ANY, WRITE_OWN])?
+    } else {
+        auth.require(&[WRITE_ANY])?
+    };
+    let owner = own_scope(auth, held, WRITE_OWN)?;
+    let id = Uuid::parse_str(target.id).map_err(|_| ApiError::not_found("order_not_found", "the order"))?;
+    let path = format!("/v1/orders/{id}/{}", target.action);
+    let key = idempotency(state, auth, key, fingerprint("POST", &path, Some(version), &canonical));
     let actor = auth.0.sub.clone();
-    let apply = move |o: &mut Order| o.cancel(reason.clone(), &actor, OffsetDateTime::now_utc());
-    let render = |o: &Order| order_response(StatusCode::OK, o);
+    let apply = move |o: &mut Order| o.execute(command.clone(), &actor, OffsetDateTime::now_utc());
+    let status = if target.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let render = |o: &Order| order_response(status, o);
     let executed = state
         .store
         .update_order(UpdateOrder {
@@ -327,5 +371,5 @@ pub async fn cancel_order(
             state.metrics.order_transition(m.kind, m.from, m.to);
         }
     }
-    Ok(respond(&state, executed))
+    Ok(respond(state, executed))
 }

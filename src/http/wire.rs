@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::error::FieldError;
 use crate::domain::Money;
 use crate::domain::currency::Currency;
+use crate::domain::events::SkuQuantity;
 use crate::domain::order::{NewOrder, Order, PaymentMethod, ShipTo, phone};
 use crate::domain::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, text};
 
@@ -216,6 +217,67 @@ pub struct LineView {
     pub subtotal: MoneyView,
     pub tax: MoneyView,
     pub total: MoneyView,
+    /// Units shipped so far.
+    pub shipped: u32,
+    /// Units asked back (returns and parcels refused at the door).
+    pub returned: u32,
+    /// Money refunded against this line.
+    pub refunded: MoneyView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    pub authorized: MoneyView,
+    /// Captured by card or collected in cash.
+    pub captured: MoneyView,
+    pub refunded: MoneyView,
+    /// Captured minus refunded.
+    pub refundable: MoneyView,
+    pub provider_ref: Option<String>,
+    pub courier_ref: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitsView {
+    pub sku: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentView {
+    pub id: Uuid,
+    pub lines: Vec<UnitsView>,
+    pub carrier: String,
+    pub tracking_number: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub shipped_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnView {
+    pub id: Uuid,
+    pub lines: Vec<UnitsView>,
+    pub reason: Option<String>,
+    /// A cash-on-delivery parcel refused at the door, travelling back to the warehouse.
+    pub to_origin: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub received_at: Option<OffsetDateTime>,
+    pub restocked: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundView {
+    pub id: Uuid,
+    pub amount: MoneyView,
+    pub reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub refunded_at: OffsetDateTime,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -239,6 +301,10 @@ pub struct OrderView {
     pub ship_to: ShipToView,
     pub lines: Vec<LineView>,
     pub totals: TotalsView,
+    pub payment: PaymentView,
+    pub shipments: Vec<ShipmentView>,
+    pub returns: Vec<ReturnView>,
+    pub refunds: Vec<RefundView>,
     /// VAT rate applied, in basis points (500 = 5%).
     pub vat_rate_bp: u32,
     pub version: i64,
@@ -250,8 +316,20 @@ pub struct OrderView {
     pub updated_at: OffsetDateTime,
 }
 
+fn units(lines: &[SkuQuantity]) -> Vec<UnitsView> {
+    lines
+        .iter()
+        .map(|l| UnitsView {
+            sku: l.sku.as_str().to_owned(),
+            quantity: l.quantity.get(),
+        })
+        .collect()
+}
+
 impl From<&Order> for OrderView {
     fn from(o: &Order) -> Self {
+        let money = |minor: i64| MoneyView::from(Money::new(minor, o.currency));
+        let p = &o.progress;
         OrderView {
             id: o.id,
             number: o.number.clone(),
@@ -274,7 +352,8 @@ impl From<&Order> for OrderView {
             lines: o
                 .lines
                 .iter()
-                .map(|l| LineView {
+                .enumerate()
+                .map(|(i, l)| LineView {
                     sku: l.sku.as_str().to_owned(),
                     name_en: l.name_en.clone(),
                     name_ar: l.name_ar.clone(),
@@ -284,6 +363,9 @@ impl From<&Order> for OrderView {
                     subtotal: l.subtotal.into(),
                     tax: l.tax.into(),
                     total: l.total.into(),
+                    shipped: p.lines.get(i).map_or(0, |lp| lp.shipped),
+                    returned: p.lines.get(i).map_or(0, |lp| lp.returned),
+                    refunded: money(p.refunded.get(i).copied().unwrap_or(0)),
                 })
                 .collect(),
             totals: TotalsView {
@@ -292,6 +374,48 @@ impl From<&Order> for OrderView {
                 shipping: o.totals.shipping.into(),
                 grand_total: o.totals.grand_total.into(),
             },
+            payment: PaymentView {
+                authorized: money(p.authorized_minor),
+                captured: money(p.captured()),
+                refunded: money(p.refunded_total()),
+                refundable: money(p.captured() - p.refunded_total()),
+                provider_ref: p.provider_ref.clone(),
+                courier_ref: p.courier_ref.clone(),
+            },
+            shipments: p
+                .shipments
+                .iter()
+                .map(|s| ShipmentView {
+                    id: s.id,
+                    lines: units(&s.lines),
+                    carrier: s.carrier.clone(),
+                    tracking_number: s.tracking_number.clone(),
+                    shipped_at: s.shipped_at,
+                    delivered_at: s.delivered_at,
+                })
+                .collect(),
+            returns: p
+                .returns
+                .iter()
+                .map(|r| ReturnView {
+                    id: r.id,
+                    lines: units(&r.lines),
+                    reason: r.reason.clone(),
+                    to_origin: r.to_origin,
+                    received_at: r.received_at,
+                    restocked: r.restocked,
+                })
+                .collect(),
+            refunds: p
+                .refunds
+                .iter()
+                .map(|r| RefundView {
+                    id: r.id,
+                    amount: money(r.amount_minor),
+                    reason: r.reason.clone(),
+                    refunded_at: r.refunded_at,
+                })
+                .collect(),
             vat_rate_bp: o.vat_rate.get(),
             version: o.version,
             created_at: o.created_at,

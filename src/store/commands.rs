@@ -141,7 +141,9 @@ pub(crate) async fn update_order(
     let change = (cmd.apply)(&mut order)?;
     move_stock(uow.as_mut(), &change.stock).await?;
     uow.save_order(&order).await?;
-    uow.append_event(&change.event).await?;
+    for event in &change.events {
+        uow.append_event(event).await?;
+    }
     let response = (cmd.render)(&order);
     uow.save_response(cmd.idempotency, &response).await?;
     uow.commit().await?;
@@ -155,16 +157,23 @@ async fn move_stock(uow: &mut dyn UnitOfWork, moves: &[StockMove]) -> Result<(),
     let mut skus: Vec<Sku> = moves
         .iter()
         .map(|m| match m {
-            StockMove::Release(sku, _) => sku.clone(),
+            StockMove::Release(sku, _) | StockMove::Ship(sku, _) | StockMove::Restock(sku, _) => sku.clone(),
         })
         .collect();
     skus.sort();
     skus.dedup();
     let mut levels: BTreeMap<Sku, StockLevel> = uow.lock_stock(&skus).await?.into_iter().collect();
     for m in moves {
-        let StockMove::Release(sku, quantity) = m;
+        let (StockMove::Release(sku, quantity) | StockMove::Ship(sku, quantity) | StockMove::Restock(sku, quantity)) =
+            m;
         let level = levels.get(sku).copied().unwrap_or(StockLevel::empty());
-        let next = level.release(quantity.as_i64()).map_err(|source| StoreError::Stock {
+        let q = quantity.as_i64();
+        let next = match m {
+            StockMove::Release(..) => level.release(q),
+            StockMove::Ship(..) => level.ship(q),
+            StockMove::Restock(..) => Ok(level.restock(q)),
+        }
+        .map_err(|source| StoreError::Stock {
             sku: sku.clone(),
             source,
         })?;

@@ -9,9 +9,9 @@ use uuid::Uuid;
 use super::StoreError;
 use crate::domain::catalog::Product;
 use crate::domain::currency::Currency;
-use crate::domain::events::{EventKind, OrderEvent};
+use crate::domain::events::{Change, OrderEvent};
 use crate::domain::money::Money;
-use crate::domain::order::{Order, PaymentMethod, ShipTo, Statuses};
+use crate::domain::order::{Order, PaymentMethod, Progress, ShipTo, Statuses};
 use crate::domain::pricing::{PricedLine, Totals};
 use crate::domain::status::StatusMachine;
 use crate::domain::tax::{BasisPoints, TaxClass};
@@ -28,6 +28,7 @@ pub(crate) struct OrderRow {
     pub payment_status: String,
     pub fulfilment_status: String,
     pub ship_to: String,
+    pub progress: String,
     pub vat_rate_bp: i64,
     pub subtotal: i64,
     pub tax: i64,
@@ -112,6 +113,11 @@ pub(crate) fn order_from_row(row: OrderRow, lines: Vec<LineRow>) -> Result<Order
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let ship_to: ShipTo = serde_json::from_str(&row.ship_to).map_err(|_| corrupt("ship_to"))?;
+    let mut progress: Progress = serde_json::from_str(&row.progress).map_err(|_| corrupt("progress"))?;
+    if progress.paid.is_empty() {
+        // Orders written before progress was tracked start from nothing.
+        progress = Progress::for_lines(lines.len());
+    }
     Ok(Order {
         id: row.id,
         number: row.number,
@@ -129,6 +135,7 @@ pub(crate) fn order_from_row(row: OrderRow, lines: Vec<LineRow>) -> Result<Order
             fulfilment: parse("fulfilment_status", StatusMachine::parse(&row.fulfilment_status))?,
         },
         lines,
+        progress,
         shipping_tax: money(row.shipping_tax),
         vat_rate: BasisPoints::new(row.vat_rate_bp).map_err(|_| corrupt("vat_rate"))?,
         totals: Totals {
@@ -148,8 +155,9 @@ pub(crate) fn event_from_row(row: EventRow) -> Result<OrderEvent, StoreError> {
         id: row.id,
         order_id: row.order_id,
         sequence: row.sequence,
-        kind: parse("event type", EventKind::parse(&row.kind))?,
-        data: serde_json::from_str(&row.data).map_err(|_| corrupt("event data"))?,
+        change: serde_json::from_str(&row.data)
+            .and_then(|data| Change::from_parts(&row.kind, data))
+            .map_err(|_| corrupt("event data"))?,
         actor: row.actor,
         occurred_at: row.occurred_at,
     })

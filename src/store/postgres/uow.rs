@@ -170,8 +170,8 @@ impl UnitOfWork for PgUnitOfWork {
         sqlx::query(
             "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
              payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-             shipping_tax_minor, grand_total_minor, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::jsonb)",
         )
         .bind(o.id)
         .bind(&o.number)
@@ -192,6 +192,7 @@ impl UnitOfWork for PgUnitOfWork {
         .bind(o.version)
         .bind(o.created_at)
         .bind(o.updated_at)
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
         .execute(&mut *self.tx)
         .await
         .map_err(db_error)?;
@@ -267,7 +268,7 @@ impl UnitOfWork for PgUnitOfWork {
     async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE orders SET order_status = $2, payment_status = $3, fulfilment_status = $4, version = $5, \
-             updated_at = $6 WHERE id = $1",
+             updated_at = $6, progress = $7::jsonb WHERE id = $1",
         )
         .bind(o.id)
         .bind(o.status.order.to_string())
@@ -275,6 +276,7 @@ impl UnitOfWork for PgUnitOfWork {
         .bind(o.status.fulfilment.to_string())
         .bind(o.version)
         .bind(o.updated_at)
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
         .execute(&mut *self.tx)
         .await
         .map_err(db_error)?;
@@ -289,8 +291,8 @@ impl UnitOfWork for PgUnitOfWork {
         .bind(e.id)
         .bind(e.order_id)
         .bind(e.sequence)
-        .bind(e.kind.as_str())
-        .bind(e.data.to_string())
+        .bind(e.kind())
+        .bind(e.change.data().to_string())
         .bind(&e.actor)
         .bind(e.occurred_at)
         .execute(&mut *self.tx)

@@ -148,8 +148,8 @@ impl UnitOfWork for SqliteUnitOfWork {
         sqlx::query(
             "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
              payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-             shipping_tax_minor, grand_total_minor, version, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(o.id.to_string())
         .bind(&o.number)
@@ -170,6 +170,7 @@ impl UnitOfWork for SqliteUnitOfWork {
         .bind(o.version)
         .bind(micros(o.created_at))
         .bind(micros(o.updated_at))
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
         .execute(&mut *self.tx)
         .await
         .map_err(db_error)?;
@@ -217,13 +218,14 @@ impl UnitOfWork for SqliteUnitOfWork {
     async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE orders SET order_status = ?, payment_status = ?, fulfilment_status = ?, version = ?, \
-             updated_at = ? WHERE id = ?",
+             updated_at = ?, progress = ? WHERE id = ?",
         )
         .bind(o.status.order.to_string())
         .bind(o.status.payment.to_string())
         .bind(o.status.fulfilment.to_string())
         .bind(o.version)
         .bind(micros(o.updated_at))
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
         .bind(o.id.to_string())
         .execute(&mut *self.tx)
         .await
@@ -239,8 +241,8 @@ impl UnitOfWork for SqliteUnitOfWork {
         .bind(e.id.to_string())
         .bind(e.order_id.to_string())
         .bind(e.sequence)
-        .bind(e.kind.as_str())
-        .bind(e.data.to_string())
+        .bind(e.kind())
+        .bind(e.change.data().to_string())
         .bind(&e.actor)
         .bind(micros(e.occurred_at))
         .execute(&mut *self.tx)

@@ -1,18 +1,29 @@
-//! The order aggregate: what was bought, for whom, at which prices, and where each status machine stands.
+//! The order aggregate: what was bought, for whom, at which prices, where each status machine stands, and the
+//! progress of payment, shipments, returns and refunds.
 //!
-//! Every change goes through a method here that checks the transition tables and returns the event to append.
+//! Commands (`decide`) check the rules and produce `Change`s; `apply` folds a change into the order and is the
+//! only code that mutates it, so replaying the stored events from the first rebuilds the order exactly.
+
+mod apply;
+mod decide;
+mod progress;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use decide::Command;
+pub use progress::{Progress, Refund, Return, Shipment};
+
 use super::currency::Currency;
-use super::events::{EventKind, OrderEvent};
+use super::events::{Change, OrderEvent};
 use super::money::Money;
 use super::pricing::{PricedLine, PricedOrder, Totals};
-use super::status::{FulfilmentStatus, InvalidTransition, OrderStatus, PaymentStatus, StatusMachine, Transition};
+use super::status::{FulfilmentStatus, InvalidTransition, OrderStatus, PaymentStatus, Transition};
 use super::tax::BasisPoints;
-use super::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, StoreCode, text};
+use super::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, StoreCode};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,31 +80,6 @@ pub fn phone(raw: &str) -> Result<String, Invalid> {
     }
 }
 
-impl ShipTo {
-    pub fn parse(
-        name: &str,
-        line1: &str,
-        line2: Option<&str>,
-        city: &str,
-        country: &str,
-    ) -> Vec<(&'static str, Invalid)> {
-        // Collects field errors; the caller builds the value once the list is empty.
-        let mut errors = Vec::new();
-        for (field, value, max) in [("name", name, 200), ("line1", line1, 300), ("city", city, 100)] {
-            if let Err(e) = text(value, max) {
-                errors.push((field, e));
-            }
-        }
-        if let Some(Err(e)) = line2.map(|l| text(l, 300)) {
-            errors.push(("line2", e));
-        }
-        if let Err(e) = CountryCode::parse(country) {
-            errors.push(("country", e));
-        }
-        errors
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statuses {
     pub order: OrderStatus,
@@ -115,7 +101,9 @@ pub struct Order {
     pub shipping_tax: Money,
     pub vat_rate: BasisPoints,
     pub totals: Totals,
-    /// Starts at 1 and grows by one with every change; equals the sequence of the latest event.
+    #[serde(default)]
+    pub progress: Progress,
+    /// Starts at 1 and grows by one with every event; equals the sequence of the latest event.
     pub version: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -138,12 +126,16 @@ pub struct NewOrder {
 pub enum StockMove {
     /// Reserved units go back to available (cancellation).
     Release(Sku, Quantity),
+    /// Reserved units leave the warehouse: reserved and on hand both drop.
+    Ship(Sku, Quantity),
+    /// Returned units go back on the shelf.
+    Restock(Sku, Quantity),
 }
 
-/// One change to an order: the event to append and the stock to move, applied in the same transaction.
+/// One command's effect: the events to append and the stock to move, in the same transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderChange {
-    pub event: OrderEvent,
+    pub events: Vec<OrderEvent>,
     pub stock: Vec<StockMove>,
     pub transitions: Vec<Transition>,
 }
@@ -154,6 +146,22 @@ pub enum OrderError {
     InvalidTransition(#[from] InvalidTransition),
     #[error("an order cannot be cancelled once anything has shipped")]
     AlreadyShipped(InvalidTransition),
+    #[error("a card order ships only once its payment is authorised")]
+    PaymentRequired,
+    #[error("{detail}")]
+    InvalidLine {
+        index: usize,
+        field: &'static str,
+        detail: String,
+    },
+    #[error("{0}")]
+    InvalidAmount(String),
+    #[error("the refund of {requested} exceeds the {refundable} still refundable")]
+    RefundExceedsCaptured { requested: i64, refundable: i64 },
+    #[error("{0} not found on this order")]
+    NotFound(&'static str),
+    #[error("the event stream is inconsistent: {0}")]
+    Corrupt(String),
 }
 
 /// Truncates to microseconds, the precision both stores keep, so what is returned equals what is read back.
@@ -186,6 +194,7 @@ impl Order {
                 payment: request.payment_method.initial_status(),
                 fulfilment: FulfilmentStatus::Unfulfilled,
             },
+            progress: Progress::for_lines(priced.lines.len()),
             lines: priced.lines,
             shipping_tax: priced.shipping_tax,
             vat_rate: priced.vat_rate,
@@ -194,74 +203,53 @@ impl Order {
             created_at: now,
             updated_at: now,
         };
-        let event = order.event(
-            EventKind::OrderPlaced,
-            serde_json::json!({
-                "number": order.number,
-                "currency": order.currency,
-                "grand_total": order.totals.grand_total,
-                "payment_method": order.payment_method,
-                "lines": order.lines.iter().map(|l| serde_json::json!({"sku": l.sku, "quantity": l.quantity})).collect::<Vec<_>>(),
-            }),
-            actor,
-            now,
-        );
+        let event = OrderEvent {
+            id: Uuid::now_v7(),
+            order_id: order.id,
+            sequence: 1,
+            change: Change::Placed(Box::new(order.clone())),
+            actor: actor.to_owned(),
+            occurred_at: now,
+        };
         (order, event)
     }
 
-    /// Cancels the order before anything has shipped, releasing every reserved unit.
-    pub fn cancel(
-        &mut self,
-        reason: Option<String>,
-        actor: &str,
-        now: OffsetDateTime,
-    ) -> Result<OrderChange, OrderError> {
-        if self.status.fulfilment.has_shipped_anything() {
-            return Err(OrderError::AlreadyShipped(InvalidTransition {
-                kind: FulfilmentStatus::KIND,
-                from: self.status.fulfilment.as_str(),
-                to: "cancelled",
-            }));
+    /// Rebuilds an order from its events, the first being `order.placed`.
+    pub fn replay(events: &[OrderEvent]) -> Result<Order, OrderError> {
+        let (first, rest) = events
+            .split_first()
+            .ok_or_else(|| OrderError::Corrupt("no events".into()))?;
+        let Change::Placed(placed) = &first.change else {
+            return Err(OrderError::Corrupt("the first event is not order.placed".into()));
+        };
+        let mut order = (**placed).clone();
+        for event in rest {
+            order.apply(event)?;
         }
-        let moved = self.status.order.advance(OrderStatus::Cancelled)?;
-        let stock = self
-            .lines
-            .iter()
-            .map(|l| StockMove::Release(l.sku.clone(), l.quantity))
-            .collect();
-        let event = self.change(
-            EventKind::OrderCancelled,
-            serde_json::json!({ "reason": reason }),
-            actor,
-            now,
-        );
-        Ok(OrderChange {
-            event,
-            stock,
-            transitions: vec![moved],
-        })
-    }
-
-    fn change(&mut self, kind: EventKind, data: serde_json::Value, actor: &str, now: OffsetDateTime) -> OrderEvent {
-        let now = now_micros(now);
-        self.version += 1;
-        self.updated_at = now;
-        self.event(kind, data, actor, now)
-    }
-
-    fn event(&self, kind: EventKind, data: serde_json::Value, actor: &str, now: OffsetDateTime) -> OrderEvent {
-        OrderEvent {
-            id: Uuid::now_v7(),
-            order_id: self.id,
-            sequence: self.version,
-            kind,
-            data,
-            actor: actor.to_owned(),
-            occurred_at: now,
-        }
+        Ok(order)
     }
 
     pub fn belongs_to(&self, customer: &CustomerId) -> bool {
         self.customer_id.as_ref() == Some(customer)
+    }
+
+    /// What the customer pays per part: each line's total, then shipping with its VAT.
+    pub fn part_totals(&self) -> Vec<i64> {
+        let mut parts: Vec<i64> = self.lines.iter().map(|l| l.total.amount_minor()).collect();
+        parts.push(self.totals.shipping.amount_minor() + self.shipping_tax.amount_minor());
+        parts
+    }
+
+    fn line_index(&self, sku: &Sku) -> Option<usize> {
+        self.lines.iter().position(|l| &l.sku == sku)
+    }
+
+    /// Units ordered, shipped, returned per line, for stock accounting.
+    pub fn unshipped(&self) -> Vec<(Sku, i64)> {
+        self.lines
+            .iter()
+            .zip(&self.progress.lines)
+            .map(|(l, p)| (l.sku.clone(), l.quantity.as_i64() - i64::from(p.shipped)))
+            .collect()
     }
 }

@@ -1,0 +1,547 @@
+//! The order lifecycle as the domain sees it, and property tests over random command sequences.
+
+use proptest::prelude::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::*;
+use crate::domain::events::SkuQuantity;
+use crate::domain::pricing::{CatalogEntry, PricingPolicy, price_order};
+use crate::domain::tax::TaxClass;
+
+fn sq(sku: &str, q: u32) -> SkuQuantity {
+    SkuQuantity {
+        sku: Sku::parse(sku).unwrap(),
+        quantity: Quantity::parse(i64::from(q), 1000).unwrap(),
+    }
+}
+
+/// A placed order for `lines` at 1.235 KWD each, shipped to Kuwait, with its first event.
+fn placed(method: PaymentMethod, lines: &[(&str, u32)]) -> (Order, Vec<OrderEvent>) {
+    let catalog: Vec<CatalogEntry> = lines
+        .iter()
+        .map(|(s, _)| CatalogEntry {
+            sku: Sku::parse(s).unwrap(),
+            name_en: "Oud".into(),
+            name_ar: "عود".into(),
+            unit_price: crate::domain::Money::new(1235, Currency::Kwd),
+            tax_class: TaxClass::Standard,
+            active: true,
+        })
+        .collect();
+    let wanted: Vec<(Sku, Quantity)> = lines
+        .iter()
+        .map(|(s, q)| (Sku::parse(s).unwrap(), Quantity::parse(i64::from(*q), 1000).unwrap()))
+        .collect();
+    let kw = CountryCode::parse("KW").unwrap();
+    let priced = price_order(&PricingPolicy::default(), Currency::Kwd, &kw, &wanted, &catalog).unwrap();
+    let request = NewOrder {
+        customer_id: None,
+        currency: Currency::Kwd,
+        ship_to: ShipTo {
+            name: "علي".into(),
+            line1: "Block 1".into(),
+            line2: None,
+            city: "Jabriya".into(),
+            country: kw,
+            phone: "+96599999999".into(),
+        },
+        lines: wanted,
+        payment_method: method,
+    };
+    let (order, event) = Order::place(
+        request,
+        "KW-000000001".into(),
+        StoreCode::parse("KW").unwrap(),
+        priced,
+        "t",
+        OffsetDateTime::now_utc(),
+    );
+    (order, vec![event])
+}
+
+fn run(order: &mut Order, log: &mut Vec<OrderEvent>, command: Command) -> Result<OrderChange, OrderError> {
+    let change = order.execute(command, "ops", OffsetDateTime::now_utc())?;
+    log.extend(change.events.clone());
+    Ok(change)
+}
+
+fn types(log: &[OrderEvent]) -> Vec<&'static str> {
+    log.iter().map(|e| e.kind()).collect()
+}
+
+#[test]
+fn a_card_order_is_authorised_captured_shipped_in_two_parts_delivered_and_completed() {
+    let (mut o, mut log) = placed(PaymentMethod::Card, &[("A", 2), ("B", 1)]);
+    let total = o.totals.grand_total.amount_minor();
+    run(
+        &mut o,
+        &mut log,
+        Command::Authorize {
+            amount_minor: total,
+            provider_ref: "psp-1".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.order, OrderStatus::Confirmed);
+    run(&mut o, &mut log, Command::Capture { amount_minor: total }).unwrap();
+    let first = run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("A", 2)],
+            carrier: "Aramex".into(),
+            tracking_number: "1".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        first.stock,
+        vec![StockMove::Ship(
+            Sku::parse("A").unwrap(),
+            Quantity::parse(2, 9).unwrap()
+        )]
+    );
+    assert_eq!(o.status.fulfilment, FulfilmentStatus::PartiallyShipped);
+    run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("B", 1)],
+            carrier: "Aramex".into(),
+            tracking_number: "2".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.fulfilment, FulfilmentStatus::Shipped);
+    let ids: Vec<Uuid> = o.progress.shipments.iter().map(|s| s.id).collect();
+    run(&mut o, &mut log, Command::Deliver { shipment_id: ids[0] }).unwrap();
+    assert_eq!(o.status.order, OrderStatus::Confirmed);
+    run(&mut o, &mut log, Command::Deliver { shipment_id: ids[1] }).unwrap();
+    assert_eq!(
+        o.status,
+        Statuses {
+            order: OrderStatus::Completed,
+            payment: PaymentStatus::Captured,
+            fulfilment: FulfilmentStatus::Delivered
+        }
+    );
+    assert_eq!(
+        types(&log),
+        [
+            "order.placed",
+            "payment.authorized",
+            "order.confirmed",
+            "payment.captured",
+            "shipment.created",
+            "shipment.created",
+            "shipment.delivered",
+            "shipment.delivered",
+            "order.completed"
+        ]
+    );
+    assert_eq!(Order::replay(&log).unwrap(), o);
+    assert_eq!(o.version, log.len() as i64);
+}
+
+#[test]
+fn a_cod_order_is_shipped_delivered_collected_and_completed() {
+    let (mut o, mut log) = placed(PaymentMethod::Cod, &[("A", 3)]);
+    run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("A", 3)],
+            carrier: "SMSA".into(),
+            tracking_number: "9".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.order, OrderStatus::Confirmed);
+    let id = o.progress.shipments[0].id;
+    run(&mut o, &mut log, Command::Deliver { shipment_id: id }).unwrap();
+    let total = o.totals.grand_total.amount_minor();
+    assert!(matches!(
+        run(
+            &mut o,
+            &mut log,
+            Command::CollectCod {
+                amount_minor: total - 1,
+                courier_ref: "c".into()
+            }
+        ),
+        Err(OrderError::InvalidAmount(_))
+    ));
+    run(
+        &mut o,
+        &mut log,
+        Command::CollectCod {
+            amount_minor: total,
+            courier_ref: "c".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.order, OrderStatus::Completed);
+    assert_eq!(o.status.payment, PaymentStatus::CodCollected);
+    assert_eq!(Order::replay(&log).unwrap(), o);
+}
+
+#[test]
+fn a_refused_cod_order_goes_back_to_origin_and_restocks_on_receipt() {
+    let (mut o, mut log) = placed(PaymentMethod::Cod, &[("A", 2)]);
+    run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("A", 2)],
+            carrier: "SMSA".into(),
+            tracking_number: "9".into(),
+        },
+    )
+    .unwrap();
+    run(
+        &mut o,
+        &mut log,
+        Command::RefuseCod {
+            reason: Some("not home".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.payment, PaymentStatus::CodRefused);
+    assert_eq!(o.status.fulfilment, FulfilmentStatus::Returned);
+    let rto = o.progress.returns[0].id;
+    let received = run(
+        &mut o,
+        &mut log,
+        Command::ReceiveReturn {
+            return_id: rto,
+            restock: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        received.stock,
+        vec![StockMove::Restock(
+            Sku::parse("A").unwrap(),
+            Quantity::parse(2, 9).unwrap()
+        )]
+    );
+    assert_eq!(o.status.order, OrderStatus::Cancelled);
+    assert_eq!(Order::replay(&log).unwrap(), o);
+}
+
+fn completed_card_order(lines: &[(&str, u32)]) -> (Order, Vec<OrderEvent>) {
+    let (mut o, mut log) = placed(PaymentMethod::Card, lines);
+    let total = o.totals.grand_total.amount_minor();
+    run(
+        &mut o,
+        &mut log,
+        Command::Authorize {
+            amount_minor: total,
+            provider_ref: "p".into(),
+        },
+    )
+    .unwrap();
+    run(&mut o, &mut log, Command::Capture { amount_minor: total }).unwrap();
+    let all: Vec<SkuQuantity> = lines.iter().map(|(s, q)| sq(s, *q)).collect();
+    run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: all,
+            carrier: "DHL".into(),
+            tracking_number: "x".into(),
+        },
+    )
+    .unwrap();
+    let id = o.progress.shipments[0].id;
+    run(&mut o, &mut log, Command::Deliver { shipment_id: id }).unwrap();
+    assert_eq!(o.status.order, OrderStatus::Completed);
+    (o, log)
+}
+
+#[test]
+fn partial_refunds_after_a_partial_return_never_exceed_what_was_captured() {
+    let (mut o, mut log) = completed_card_order(&[("A", 3)]);
+    run(
+        &mut o,
+        &mut log,
+        Command::RequestReturn {
+            lines: vec![sq("A", 1)],
+            reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.fulfilment, FulfilmentStatus::PartiallyReturned);
+    let rid = o.progress.returns[0].id;
+    run(
+        &mut o,
+        &mut log,
+        Command::ReceiveReturn {
+            return_id: rid,
+            restock: true,
+        },
+    )
+    .unwrap();
+    // One unit by quantity (1.235 KWD), then 1.000 KWD as goodwill.
+    run(
+        &mut o,
+        &mut log,
+        Command::Refund {
+            amount_minor: None,
+            lines: vec![sq("A", 1)],
+            reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(o.progress.refunded_total(), 1235);
+    run(
+        &mut o,
+        &mut log,
+        Command::Refund {
+            amount_minor: Some(1000),
+            lines: vec![],
+            reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.payment, PaymentStatus::PartiallyRefunded);
+    let left = o.progress.captured() - o.progress.refunded_total();
+    let third = run(
+        &mut o,
+        &mut log,
+        Command::Refund {
+            amount_minor: Some(left + 1),
+            lines: vec![],
+            reason: None,
+        },
+    );
+    assert_eq!(
+        third,
+        Err(OrderError::RefundExceedsCaptured {
+            requested: left + 1,
+            refundable: left
+        })
+    );
+    run(
+        &mut o,
+        &mut log,
+        Command::Refund {
+            amount_minor: Some(left),
+            lines: vec![],
+            reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(o.status.payment, PaymentStatus::Refunded);
+    assert_eq!(Order::replay(&log).unwrap(), o);
+}
+
+#[test]
+fn cancelling_after_a_shipment_is_refused() {
+    let (mut o, mut log) = placed(PaymentMethod::Cod, &[("A", 2)]);
+    run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("A", 1)],
+            carrier: "x".into(),
+            tracking_number: "y".into(),
+        },
+    )
+    .unwrap();
+    let before = o.clone();
+    assert!(matches!(
+        run(&mut o, &mut log, Command::Cancel { reason: None }),
+        Err(OrderError::AlreadyShipped(_))
+    ));
+    assert_eq!(o, before, "a refused command changes nothing");
+}
+
+#[test]
+fn cancelling_voids_an_authorisation_and_refunds_a_capture() {
+    let (mut o, mut log) = placed(PaymentMethod::Card, &[("A", 1)]);
+    let total = o.totals.grand_total.amount_minor();
+    run(
+        &mut o,
+        &mut log,
+        Command::Authorize {
+            amount_minor: total,
+            provider_ref: "p".into(),
+        },
+    )
+    .unwrap();
+    let change = run(&mut o, &mut log, Command::Cancel { reason: None }).unwrap();
+    assert_eq!(o.status.payment, PaymentStatus::Voided);
+    assert_eq!(
+        change.stock,
+        vec![StockMove::Release(
+            Sku::parse("A").unwrap(),
+            Quantity::parse(1, 9).unwrap()
+        )]
+    );
+
+    let (mut o, mut log) = placed(PaymentMethod::Card, &[("A", 1)]);
+    run(
+        &mut o,
+        &mut log,
+        Command::Authorize {
+            amount_minor: total,
+            provider_ref: "p".into(),
+        },
+    )
+    .unwrap();
+    run(&mut o, &mut log, Command::Capture { amount_minor: 1000 }).unwrap();
+    run(&mut o, &mut log, Command::Cancel { reason: None }).unwrap();
+    assert_eq!(o.status.payment, PaymentStatus::Refunded);
+    assert_eq!(o.progress.refunded_total(), 1000);
+    assert_eq!(o.status.order, OrderStatus::Cancelled);
+}
+
+#[test]
+fn a_card_order_does_not_ship_before_authorisation() {
+    let (mut o, mut log) = placed(PaymentMethod::Card, &[("A", 1)]);
+    let r = run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("A", 1)],
+            carrier: "x".into(),
+            tracking_number: "y".into(),
+        },
+    );
+    assert_eq!(r, Err(OrderError::PaymentRequired));
+}
+
+#[test]
+fn shipping_more_than_ordered_names_the_line() {
+    let (mut o, mut log) = placed(PaymentMethod::Cod, &[("A", 1)]);
+    let r = run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("A", 2)],
+            carrier: "x".into(),
+            tracking_number: "y".into(),
+        },
+    );
+    assert!(matches!(
+        r,
+        Err(OrderError::InvalidLine {
+            index: 0,
+            field: "quantity",
+            ..
+        })
+    ));
+}
+
+/// Commands drawn at random; ids of shipments and returns are picked from those that exist.
+fn command(o: &Order, pick: (u8, u32, u32)) -> Command {
+    let (kind, a, b) = pick;
+    let sku = |i: u32| o.lines[(i as usize) % o.lines.len()].sku.as_str().to_owned();
+    let total = o.totals.grand_total.amount_minor();
+    match kind % 12 {
+        0 => Command::Cancel { reason: None },
+        1 => Command::Authorize {
+            amount_minor: total,
+            provider_ref: "p".into(),
+        },
+        2 => Command::Capture {
+            amount_minor: i64::from(a % 5000) + 1,
+        },
+        3 => Command::Void,
+        4 => Command::CollectCod {
+            amount_minor: total,
+            courier_ref: "c".into(),
+        },
+        5 => Command::RefuseCod { reason: None },
+        6 => Command::Ship {
+            lines: vec![sq(&sku(a), b % 3 + 1)],
+            carrier: "x".into(),
+            tracking_number: "y".into(),
+        },
+        7 => match o.progress.shipments.get(a as usize % o.progress.shipments.len().max(1)) {
+            Some(s) => Command::Deliver { shipment_id: s.id },
+            None => Command::Deliver {
+                shipment_id: Uuid::nil(),
+            },
+        },
+        8 => Command::RequestReturn {
+            lines: vec![sq(&sku(a), b % 2 + 1)],
+            reason: None,
+        },
+        9 => match o.progress.returns.get(a as usize % o.progress.returns.len().max(1)) {
+            Some(r) => Command::ReceiveReturn {
+                return_id: r.id,
+                restock: b % 2 == 0,
+            },
+            None => Command::ReceiveReturn {
+                return_id: Uuid::nil(),
+                restock: true,
+            },
+        },
+        10 => Command::Refund {
+            amount_minor: Some(i64::from(a % 3000) + 1),
+            lines: vec![],
+            reason: None,
+        },
+        _ => Command::Refund {
+            amount_minor: None,
+            lines: vec![sq(&sku(a), b % 2 + 1)],
+            reason: None,
+        },
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn random_command_sequences_keep_money_and_stock_exact(
+        cod in any::<bool>(),
+        quantities in prop::collection::vec(1u32..4, 1..4),
+        picks in prop::collection::vec((any::<u8>(), any::<u32>(), any::<u32>()), 0..60),
+    ) {
+        let names = ["A", "B", "C", "D"];
+        let lines: Vec<(&str, u32)> = quantities.iter().enumerate().map(|(i, q)| (names[i], *q)).collect();
+        let (mut o, mut log) = placed(if cod { PaymentMethod::Cod } else { PaymentMethod::Card }, &lines);
+        // Stock held for this order: reserved starts at the ordered quantity; on_hand counts shelf units too.
+        let mut reserved: Vec<i64> = quantities.iter().map(|q| i64::from(*q)).collect();
+        let mut on_hand: Vec<i64> = reserved.clone();
+        for pick in picks {
+            let before = o.clone();
+            match o.execute(command(&o, pick), "prop", OffsetDateTime::now_utc()) {
+                Ok(change) => {
+                    for m in &change.stock {
+                        let (StockMove::Release(s, q) | StockMove::Ship(s, q) | StockMove::Restock(s, q)) = m;
+                        let i = names.iter().position(|n| *n == s.as_str()).unwrap();
+                        match m {
+                            StockMove::Release(..) => reserved[i] -= q.as_i64(),
+                            StockMove::Ship(..) => { reserved[i] -= q.as_i64(); on_hand[i] -= q.as_i64(); }
+                            StockMove::Restock(..) => on_hand[i] += q.as_i64(),
+                        }
+                    }
+                    for (k, e) in change.events.iter().enumerate() {
+                        prop_assert_eq!(e.sequence, before.version + 1 + k as i64, "sequences have no gaps");
+                    }
+                    log.extend(change.events);
+                }
+                Err(_) => prop_assert_eq!(&o, &before, "a refused command changes nothing"),
+            }
+            let p = &o.progress;
+            prop_assert!(p.captured() - p.refunded_total() >= 0);
+            for ((paid, refunded), part) in p.paid.iter().zip(&p.refunded).zip(o.part_totals()) {
+                prop_assert!(0 <= *refunded && refunded <= paid && *paid <= part, "per part: refunded {refunded} paid {paid} of {part}");
+            }
+            prop_assert!(p.captured() <= p.authorized_minor.max(o.totals.grand_total.amount_minor()));
+            for (i, (line, lp)) in o.lines.iter().zip(&p.lines).enumerate() {
+                prop_assert!(reserved[i] >= 0 && on_hand[i] >= 0);
+                let unshipped = i64::from(line.quantity.get() - lp.shipped);
+                let expected = if o.status.order == OrderStatus::Cancelled { 0 } else { unshipped };
+                prop_assert_eq!(reserved[i], expected, "reserved equals the unshipped quantity of an open order");
+            }
+        }
+        prop_assert_eq!(Order::replay(&log).unwrap(), o.clone(), "replaying the events rebuilds the order");
+        prop_assert_eq!(o.version, log.len() as i64);
+    }
+}
