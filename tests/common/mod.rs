@@ -200,6 +200,40 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs a command to `/v1/orders/{id}/{action}` with If-Match and Idempotency-Key.
+    pub async fn command(
+        &self,
+        token: &str,
+        id: &str,
+        action: &str,
+        version: i64,
+        key: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(format!("{}/v1/orders/{id}/{action}", self.api))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .header("if-match", format!("\"{version}\""));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Runs a staff command that must succeed; returns the order after it.
+    pub async fn step(&self, order: &Value, action: &str, body: Option<Value>) -> Value {
+        let id = order["id"].as_str().unwrap();
+        let version = order["version"].as_i64().unwrap();
+        let key = uuid::Uuid::new_v4().to_string();
+        let response = self.command(&self.staff(), id, action, version, &key, body).await;
+        let status = response.status();
+        let value: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{action}: {status} {value}");
+        value
+    }
+
     /// How many orders exist, as staff see them.
     pub async fn order_count(&self) -> usize {
         let mut total = 0;
