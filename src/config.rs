@@ -69,6 +69,14 @@ pub struct Config {
     /// Then: how long in-flight requests get to finish.
     pub drain_timeout_ms: u64,
     pub log_level: String,
+    /// NATS server for the outbox relay, e.g. `nats://nats:4222`. Unset: the relay is off (events are still kept).
+    pub nats_url: Option<SecretString>,
+    pub nats_stream: String,
+    /// JetStream de-duplication window; a relay crash is harmless if it restarts within it.
+    pub nats_duplicate_window_secs: u64,
+    pub outbox_batch_size: u32,
+    /// How often an idle relay looks for new events.
+    pub outbox_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -102,6 +110,11 @@ impl Default for Config {
             shutdown_delay_ms: 5_000,
             drain_timeout_ms: 20_000,
             log_level: "info".into(),
+            nats_url: None,
+            nats_stream: "ORDERLY_ORDERS".into(),
+            nats_duplicate_window_secs: 600,
+            outbox_batch_size: 200,
+            outbox_poll_ms: 100,
         }
     }
 }
@@ -155,6 +168,13 @@ impl Config {
             .is_some_and(|u| u.expose_secret().trim().is_empty())
         {
             config.database_url = None;
+        }
+        if config
+            .nats_url
+            .as_ref()
+            .is_some_and(|u| u.expose_secret().trim().is_empty())
+        {
+            config.nats_url = None;
         }
         config.validate()?;
         Ok(config)
@@ -223,6 +243,18 @@ impl Config {
             .unwrap_or(!self.uses_postgres() || self.env == Environment::Development)
     }
 
+    /// The relay's settings, when NATS is configured.
+    pub fn relay(&self) -> Option<crate::outbox::RelaySettings> {
+        let url = self.nats_url.as_ref()?;
+        Some(crate::outbox::RelaySettings {
+            nats_url: url.expose_secret().to_owned(),
+            stream: self.nats_stream.clone(),
+            batch: self.outbox_batch_size.max(1),
+            poll: Config::ms(self.outbox_poll_ms),
+            duplicate_window: Duration::from_secs(self.nats_duplicate_window_secs),
+        })
+    }
+
     pub fn ms(v: u64) -> Duration {
         Duration::from_millis(v)
     }
@@ -259,6 +291,11 @@ impl Config {
             "shutdown_delay_ms": self.shutdown_delay_ms,
             "drain_timeout_ms": self.drain_timeout_ms,
             "log_level": self.log_level,
+            "nats_url": self.nats_url.as_ref().map(|u| redact_url(u.expose_secret())),
+            "nats_stream": self.nats_stream,
+            "nats_duplicate_window_secs": self.nats_duplicate_window_secs,
+            "outbox_batch_size": self.outbox_batch_size,
+            "outbox_poll_ms": self.outbox_poll_ms,
         })
     }
 }
@@ -293,6 +330,11 @@ const FIELDS: &[&str] = &[
     "shutdown_delay_ms",
     "drain_timeout_ms",
     "log_level",
+    "nats_url",
+    "nats_stream",
+    "nats_duplicate_window_secs",
+    "outbox_batch_size",
+    "outbox_poll_ms",
 ];
 
 /// Figment needs serializable defaults; secrets have none, so this mirror leaves them out.

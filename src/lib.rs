@@ -4,6 +4,7 @@
 //! - `store`: the persistence port and its PostgreSQL and SQLite adapters.
 //! - `http`: the axum adapter: one module per resource, problem+json errors, auth, idempotency headers.
 //! - `auth`: JWT verification and the development token minter.
+//! - `outbox`: the relay that publishes order events to NATS JetStream.
 //! - `telemetry`: Prometheus metrics and JSON logs.
 //! - `config`: settings from `ORDERLY_*` variables and an optional file, secrets redacted.
 //! - `server`: builds the application, binds the API and admin listeners, drains on SIGTERM.
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod outbox;
 pub mod server;
 pub mod shutdown;
 pub mod store;

@@ -54,6 +54,7 @@ pub struct Application {
     state: AppState,
     shutdown_delay: Duration,
     drain_timeout: Duration,
+    relay: Option<crate::outbox::RelaySettings>,
 }
 
 impl Application {
@@ -90,6 +91,7 @@ impl Application {
             state,
             shutdown_delay: Config::ms(config.shutdown_delay_ms),
             drain_timeout: Config::ms(config.drain_timeout_ms),
+            relay: config.relay(),
         })
     }
 
@@ -121,6 +123,22 @@ impl Application {
         let mut api_task = tokio::spawn(async move { api.await });
         let admin_task = tokio::spawn(async move { admin.await });
         let purge = tokio::spawn(purge_expired_keys(self.state.clone()));
+        let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
+        let (relay, backlog) = match self.relay {
+            Some(settings) => (
+                Some(tokio::spawn(crate::outbox::run(
+                    self.state.store.clone(),
+                    settings,
+                    relay_stopped,
+                ))),
+                Some(tokio::spawn(crate::outbox::watch_backlog(
+                    self.state.store.clone(),
+                    self.state.metrics.clone(),
+                    Duration::from_secs(5),
+                ))),
+            ),
+            None => (None, None),
+        };
 
         tokio::select! {
             () = stop => {}
@@ -154,6 +172,16 @@ impl Application {
             }
         }
         purge.abort();
+        if let Some(b) = backlog {
+            b.abort();
+        }
+        // The relay publishes what the drained requests wrote, then gives up its lease.
+        let _ = relay_stop.send(true);
+        if let Some(relay) = relay
+            && tokio::time::timeout(Duration::from_secs(5), relay).await.is_err()
+        {
+            tracing::warn!("outbox relay did not stop in time");
+        }
         let _ = admin_tx.send(());
         let _ = admin_task.await;
         tracing::info!("stopped");

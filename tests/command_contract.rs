@@ -6,12 +6,15 @@ mod common;
 use common::{TestApp, assert_problem, order_body};
 use serde_json::{Value, json};
 
+/// A staff step: the action path after `/v1/orders/{id}/` and its body.
+type Step = (String, Option<Value>);
+
 /// One endpoint: how to bring an order to where the command is valid, the action path and two distinct bodies.
 struct Case {
     name: &'static str,
     method: &'static str,
     /// Staff steps to run first: (action, body).
-    setup: fn(&Value) -> Vec<(String, Option<Value>)>,
+    setup: fn(&Value) -> Vec<Step>,
     action: fn(&Value) -> String,
     body: fn(&Value) -> Option<Value>,
     other_body: fn(&Value) -> Option<Value>,
@@ -25,18 +28,18 @@ fn ship_all() -> Value {
     json!({"lines": [{"sku": "OUD", "quantity": 2}], "carrier": "Aramex", "tracking_number": "T1"})
 }
 
-fn authorize(o: &Value) -> (String, Option<Value>) {
+fn authorize(o: &Value) -> Step {
     (
         "payment/authorize".into(),
         Some(json!({"amount_minor": total(o), "provider_ref": "p"})),
     )
 }
 
-fn capture(o: &Value) -> (String, Option<Value>) {
+fn capture(o: &Value) -> Step {
     ("payment/capture".into(), Some(json!({"amount_minor": total(o)})))
 }
 
-fn ship() -> (String, Option<Value>) {
+fn ship() -> Step {
     ("shipments".into(), Some(ship_all()))
 }
 

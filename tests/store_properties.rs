@@ -121,7 +121,7 @@ async fn check_invariants(store: &dyn Store, ids: &[uuid::Uuid], restocked: &Has
     }
 }
 
-async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<(u8, u8, u32, u32)>) {
+async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
     let Some((store, _db)) = fresh_store(backend).await else {
         return;
     };
@@ -221,7 +221,10 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<(u8, u8, u32, u32
     }
 }
 
-fn strategy() -> impl Strategy<Value = (Vec<bool>, Vec<(u8, u8, u32, u32)>)> {
+/// A step: which order, which command, and two numbers the command draws its details from.
+type Pick = (u8, u8, u32, u32);
+
+fn strategy() -> impl Strategy<Value = (Vec<bool>, Vec<Pick>)> {
     (
         prop::collection::vec(any::<bool>(), 1..4),
         prop::collection::vec((any::<u8>(), any::<u8>(), any::<u32>(), any::<u32>()), 1..40),

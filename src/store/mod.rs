@@ -129,6 +129,20 @@ impl StoreError {
     }
 }
 
+/// Unpublished events: how many, and when the oldest of them happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub oldest: Option<OffsetDateTime>,
+}
+
+/// Held by the one replica whose relay publishes the outbox; dropping it hands the role on.
+#[async_trait]
+pub trait RelayLease: Send {
+    /// Whether the role is still held (on PostgreSQL: the session holding the advisory lock is alive).
+    async fn is_held(&mut self) -> bool;
+}
+
 /// The persistence port.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -156,6 +170,13 @@ pub trait Store: Send + Sync + 'static {
     async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError>;
     /// Deletes idempotency records past their expiry; returns how many.
     async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Up to `limit` events not yet published, oldest first (per order always in sequence).
+    async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError>;
+    async fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), StoreError>;
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError>;
+    /// Tries to become the one relay that publishes the outbox; `None` while another replica holds the role.
+    async fn try_relay_lease(&self) -> Result<Option<Box<dyn RelayLease>>, StoreError>;
 }
 
 /// Quantities per SKU, sorted by SKU: the order in which stock rows are locked, so two orders never deadlock.

@@ -49,6 +49,8 @@ pub struct Metrics {
     transitions: Family<TransitionLabels, Counter>,
     stock_failures: Counter<u64, AtomicU64>,
     replays: Counter<u64, AtomicU64>,
+    outbox_pending: Gauge<i64, std::sync::atomic::AtomicI64>,
+    outbox_oldest_age: Gauge<f64, AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -100,6 +102,18 @@ impl Metrics {
             })
             .set(1);
         registry.register("orderly_build_info", "Version and revision of the running build", build);
+        let outbox_pending = Gauge::default();
+        registry.register(
+            "orderly_outbox_pending_events",
+            "Order events not yet published to NATS",
+            outbox_pending.clone(),
+        );
+        let outbox_oldest_age = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "orderly_outbox_oldest_pending_age_seconds",
+            "Age of the oldest unpublished order event",
+            outbox_oldest_age.clone(),
+        );
         Metrics {
             registry,
             http_duration,
@@ -108,6 +122,8 @@ impl Metrics {
             transitions,
             stock_failures,
             replays,
+            outbox_pending,
+            outbox_oldest_age,
         }
     }
 
@@ -141,6 +157,11 @@ impl Metrics {
 
     pub fn idempotent_replay(&self) {
         self.replays.inc();
+    }
+
+    pub fn set_outbox(&self, pending: i64, oldest_age_seconds: f64) {
+        self.outbox_pending.set(pending);
+        self.outbox_oldest_age.set(oldest_age_seconds);
     }
 
     /// The text exposition format.

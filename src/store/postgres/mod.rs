@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::commands;
 use super::rows::{self, EventRow, LineRow, OrderRow, ProductRow};
-use super::{Executed, OrderCursor, OrderPage, OrderQuery, PlaceOrder, Store, StoreError, UpdateOrder, db_error};
+use super::{
+    Executed, OrderCursor, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, Store, StoreError, UpdateOrder, db_error,
+};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
@@ -37,6 +39,40 @@ pub struct PoolSettings {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    options: PgConnectOptions,
+}
+
+/// The advisory lock key of the outbox relay role ("orderly1" in ASCII).
+const RELAY_LOCK: i64 = 0x6f72_6465_726c_7931;
+
+/// The relay role: a session of its own holding the advisory lock; it ends when the connection does.
+struct PgRelayLease {
+    conn: sqlx::PgConnection,
+}
+
+#[async_trait]
+impl super::RelayLease for PgRelayLease {
+    async fn is_held(&mut self) -> bool {
+        sqlx::query("SELECT 1").execute(&mut self.conn).await.is_ok()
+    }
+}
+
+const EVENT_COLUMNS: &str =
+    "SELECT id, order_id, sequence, type, data::text AS data, actor, occurred_at FROM order_events";
+
+fn event_row(r: &PgRow) -> Result<OrderEvent, StoreError> {
+    let get = || -> Result<EventRow, sqlx::Error> {
+        Ok(EventRow {
+            id: r.try_get("id")?,
+            order_id: r.try_get("order_id")?,
+            sequence: r.try_get("sequence")?,
+            kind: r.try_get("type")?,
+            data: r.try_get("data")?,
+            actor: r.try_get("actor")?,
+            occurred_at: r.try_get("occurred_at")?,
+        })
+    };
+    rows::event_from_row(get().map_err(StoreError::internal)?)
 }
 
 impl PostgresStore {
@@ -50,8 +86,8 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
-            .connect_lazy_with(options);
-        Ok(PostgresStore { pool })
+            .connect_lazy_with(options.clone());
+        Ok(PostgresStore { pool, options })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -340,29 +376,58 @@ impl Store for PostgresStore {
     }
 
     async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError> {
-        let found = sqlx::query(
-            "SELECT id, order_id, sequence, type, data::text AS data, actor, occurred_at \
-             FROM order_events WHERE order_id = $1 ORDER BY sequence",
-        )
-        .bind(id)
+        let found = sqlx::query(&format!("{EVENT_COLUMNS} WHERE order_id = $1 ORDER BY sequence"))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        found.iter().map(event_row).collect()
+    }
+
+    async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
+        let found = sqlx::query(&format!(
+            "{EVENT_COLUMNS} WHERE published_at IS NULL ORDER BY position LIMIT $1"
+        ))
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        found
-            .iter()
-            .map(|r| {
-                let row = EventRow {
-                    id: r.try_get("id").map_err(StoreError::internal)?,
-                    order_id: r.try_get("order_id").map_err(StoreError::internal)?,
-                    sequence: r.try_get("sequence").map_err(StoreError::internal)?,
-                    kind: r.try_get("type").map_err(StoreError::internal)?,
-                    data: r.try_get("data").map_err(StoreError::internal)?,
-                    actor: r.try_get("actor").map_err(StoreError::internal)?,
-                    occurred_at: r.try_get("occurred_at").map_err(StoreError::internal)?,
-                };
-                rows::event_from_row(row)
-            })
-            .collect()
+        found.iter().map(event_row).collect()
+    }
+
+    async fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE order_events SET published_at = $2 WHERE id = ANY($1)")
+            .bind(ids)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        let row = sqlx::query(
+            "SELECT count(*) AS pending, min(occurred_at) AS oldest FROM order_events WHERE published_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(OutboxBacklog {
+            pending: row.try_get("pending").map_err(StoreError::internal)?,
+            oldest: row.try_get("oldest").map_err(StoreError::internal)?,
+        })
+    }
+
+    async fn try_relay_lease(&self) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.options)
+            .await
+            .map_err(db_error)?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db_error)?;
+        Ok(got.then(|| Box::new(PgRelayLease { conn }) as Box<dyn super::RelayLease>))
     }
 
     async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {

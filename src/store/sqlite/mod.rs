@@ -21,7 +21,9 @@ use uuid::Uuid;
 
 use super::commands;
 use super::rows::{self, EventRow, LineRow, OrderRow, ProductRow};
-use super::{Executed, OrderCursor, OrderPage, OrderQuery, PlaceOrder, Store, StoreError, UpdateOrder, db_error};
+use super::{
+    Executed, OrderCursor, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, Store, StoreError, UpdateOrder, db_error,
+};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
@@ -30,6 +32,30 @@ use crate::domain::stock::{StockError, StockLevel};
 use crate::domain::values::Sku;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+struct SoleRelay;
+
+#[async_trait]
+impl super::RelayLease for SoleRelay {
+    async fn is_held(&mut self) -> bool {
+        true
+    }
+}
+
+const EVENT_COLUMNS: &str = "SELECT id, order_id, sequence, type, data, actor, occurred_at FROM order_events";
+
+fn event_row(r: &SqliteRow) -> Result<OrderEvent, StoreError> {
+    let row = EventRow {
+        id: uuid_of(r, "id")?,
+        order_id: uuid_of(r, "order_id")?,
+        sequence: r.try_get("sequence").map_err(StoreError::internal)?,
+        kind: r.try_get("type").map_err(StoreError::internal)?,
+        data: r.try_get("data").map_err(StoreError::internal)?,
+        actor: r.try_get("actor").map_err(StoreError::internal)?,
+        occurred_at: from_micros(r.try_get("occurred_at").map_err(StoreError::internal)?)?,
+    };
+    rows::event_from_row(row)
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -375,29 +401,58 @@ impl Store for SqliteStore {
     }
 
     async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError> {
-        let found = sqlx::query(
-            "SELECT id, order_id, sequence, type, data, actor, occurred_at FROM order_events \
-             WHERE order_id = ? ORDER BY sequence",
-        )
-        .bind(id.to_string())
+        let found = sqlx::query(&format!("{EVENT_COLUMNS} WHERE order_id = ? ORDER BY sequence"))
+            .bind(id.to_string())
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_error)?;
+        found.iter().map(event_row).collect()
+    }
+
+    async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
+        // rowid is insertion order, and with one writer that is commit order.
+        let found = sqlx::query(&format!(
+            "{EVENT_COLUMNS} WHERE published_at IS NULL ORDER BY rowid LIMIT ?"
+        ))
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await
         .map_err(db_error)?;
-        found
-            .iter()
-            .map(|r| {
-                let row = EventRow {
-                    id: uuid_of(r, "id")?,
-                    order_id: uuid_of(r, "order_id")?,
-                    sequence: r.try_get("sequence").map_err(StoreError::internal)?,
-                    kind: r.try_get("type").map_err(StoreError::internal)?,
-                    data: r.try_get("data").map_err(StoreError::internal)?,
-                    actor: r.try_get("actor").map_err(StoreError::internal)?,
-                    occurred_at: from_micros(r.try_get("occurred_at").map_err(StoreError::internal)?)?,
-                };
-                rows::event_from_row(row)
-            })
-            .collect()
+        found.iter().map(event_row).collect()
+    }
+
+    async fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new("UPDATE order_events SET published_at = ");
+        sql.push_bind(micros(at)).push(" WHERE id IN (");
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        sql.push(")");
+        sql.build().execute(&self.writer).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        let row = sqlx::query(
+            "SELECT count(*) AS pending, min(occurred_at) AS oldest FROM order_events WHERE published_at IS NULL",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_error)?;
+        let oldest: Option<i64> = row.try_get("oldest").map_err(StoreError::internal)?;
+        Ok(OutboxBacklog {
+            pending: row.try_get("pending").map_err(StoreError::internal)?,
+            oldest: oldest.map(from_micros).transpose()?,
+        })
+    }
+
+    /// One process owns a SQLite file, so its relay always leads.
+    async fn try_relay_lease(&self) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
+        Ok(Some(Box::new(SoleRelay)))
     }
 
     async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
