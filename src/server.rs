@@ -60,7 +60,11 @@ pub struct Application {
 impl Application {
     /// Opens the store and binds both ports (port 0 picks a free one; see `api_addr`).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let store = open_store(config, config.migrate_on_start()).await?;
+        let metrics = Arc::new(Metrics::new());
+        let store: Arc<dyn Store> = Arc::new(crate::store::instrumented::Instrumented::new(
+            open_store(config, config.migrate_on_start()).await?,
+            metrics.clone(),
+        ));
         let verifier = Verifier::from_config(config).context("JWT key")?;
         let state = AppState {
             store,
@@ -76,7 +80,7 @@ impl Application {
                 request_timeout: Config::ms(config.request_timeout_ms),
             },
             idempotency_ttl: time::Duration::seconds(i64::try_from(config.idempotency_ttl_secs).unwrap_or(86_400)),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             health: Arc::new(Health::default()),
         };
         let api = TcpListener::bind(config.listen)
@@ -184,7 +188,7 @@ impl Application {
         }
         let _ = admin_tx.send(());
         let _ = admin_task.await;
-        tracing::info!("stopped");
+        tracing::info!(version = env!("CARGO_PKG_VERSION"), "stopped");
         Ok(())
     }
 }

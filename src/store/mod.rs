@@ -5,6 +5,7 @@
 //! and event numbering behave identically on both. The storage conformance suite in `tests/` holds them to that.
 
 mod commands;
+pub mod instrumented;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -129,6 +130,13 @@ impl StoreError {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolState {
+    pub idle: u32,
+    pub in_use: u32,
+    pub max: u32,
+}
+
 /// Unpublished events: how many, and when the oldest of them happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutboxBacklog {
@@ -148,6 +156,8 @@ pub trait RelayLease: Send {
 pub trait Store: Send + Sync + 'static {
     /// Which adapter this is, for logs and metrics: `postgres` or `sqlite`.
     fn backend(&self) -> &'static str;
+    /// Connections of the pool(s) right now.
+    fn pool_state(&self) -> PoolState;
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether every embedded migration has been applied.
     async fn schema_is_current(&self) -> Result<bool, StoreError>;

@@ -51,6 +51,18 @@ pub struct Metrics {
     replays: Counter<u64, AtomicU64>,
     outbox_pending: Gauge<i64, std::sync::atomic::AtomicI64>,
     outbox_oldest_age: Gauge<f64, AtomicU64>,
+    db_pool: Family<PoolLabels, Gauge>,
+    db_query: Family<OperationLabels, Histogram>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
 }
 
 impl Default for Metrics {
@@ -102,6 +114,19 @@ impl Metrics {
             })
             .set(1);
         registry.register("orderly_build_info", "Version and revision of the running build", build);
+        registry.register_collector(Box::new(super::process::ProcessCollector));
+        let db_pool = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "orderly_db_pool_connections",
+            "Database pool connections by state",
+            db_pool.clone(),
+        );
+        let db_query = Family::<OperationLabels, Histogram>::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS));
+        registry.register(
+            "orderly_db_query_duration_seconds",
+            "Duration of storage operations",
+            db_query.clone(),
+        );
         let outbox_pending = Gauge::default();
         registry.register(
             "orderly_outbox_pending_events",
@@ -124,6 +149,8 @@ impl Metrics {
             replays,
             outbox_pending,
             outbox_oldest_age,
+            db_pool,
+            db_query,
         }
     }
 
@@ -159,19 +186,67 @@ impl Metrics {
         self.replays.inc();
     }
 
+    /// Connections of the database pool: `idle`, `in_use`, and the configured `max`.
+    pub fn set_db_pool(&self, idle: i64, in_use: i64, max: i64) {
+        for (state, value) in [("idle", idle), ("in_use", in_use), ("max", max)] {
+            self.db_pool.get_or_create(&PoolLabels { state }).set(value);
+        }
+    }
+
+    /// One storage operation took `seconds`; `operation` is a `Store` method name.
+    pub fn observe_db(&self, operation: &'static str, seconds: f64) {
+        self.db_query
+            .get_or_create(&OperationLabels { operation })
+            .observe(seconds);
+    }
+
     pub fn set_outbox(&self, pending: i64, oldest_age_seconds: f64) {
         self.outbox_pending.set(pending);
         self.outbox_oldest_age.set(oldest_age_seconds);
     }
 
-    /// The text exposition format.
+    /// The classic Prometheus text format (version 0.0.4), which every scraper and `promtool check metrics`
+    /// read. prometheus-client writes OpenMetrics, whose counter metadata names the family without `_total`
+    /// and which ends in `# EOF`; `to_classic_text` adjusts exactly those two things.
     pub fn render(&self) -> String {
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();
         }
-        out
+        to_classic_text(&out)
     }
+}
+
+/// Converts OpenMetrics text to the classic format: counter HELP/TYPE lines name the `_total` series, and
+/// there is no `# EOF` terminator.
+pub fn to_classic_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 64);
+    for line in openmetrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let meta = line
+            .strip_prefix("# HELP ")
+            .map(|r| ("# HELP ", r))
+            .or_else(|| line.strip_prefix("# TYPE ").map(|r| ("# TYPE ", r)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let suffix = if counters.contains(name) { "_total" } else { "" };
+                out.push_str(&format!("{prefix}{name}{suffix} {tail}\n"));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// Maps any method outside the standard set to `_OTHER`, as the OpenTelemetry conventions ask, so a client

@@ -2,5 +2,6 @@
 
 pub mod logging;
 pub mod metrics;
+pub mod process;
 
 pub use metrics::Metrics;

@@ -208,6 +208,15 @@ impl Store for PostgresStore {
         "postgres"
     }
 
+    fn pool_state(&self) -> super::PoolState {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        super::PoolState {
+            idle,
+            in_use: self.pool.size().saturating_sub(idle),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
         Ok(())

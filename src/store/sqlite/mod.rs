@@ -229,6 +229,20 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn pool_state(&self) -> super::PoolState {
+        let pools = [&self.writer, &self.reader];
+        let idle: u32 = pools
+            .iter()
+            .map(|p| u32::try_from(p.num_idle()).unwrap_or(u32::MAX))
+            .sum();
+        let size: u32 = pools.iter().map(|p| p.size()).sum();
+        super::PoolState {
+            idle,
+            in_use: size.saturating_sub(idle),
+            max: pools.iter().map(|p| p.options().get_max_connections()).sum(),
+        }
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
         Ok(())
