@@ -5,4 +5,3 @@ ALTER TABLE order_events ADD COLUMN position bigserial;
 CREATE INDEX order_events_outbox ON order_events (position) WHERE published_at IS NULL;
 DROP INDEX order_events_unpublished;
 
--- One relay leader across replicas holds this advisory lock key (see src/outbox).

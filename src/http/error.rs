@@ -216,7 +216,7 @@ fn order_error(e: OrderError) -> ApiError {
             conflict,
             "payment_required",
             "Payment required",
-            "a card order ships only once its payment is authorised",
+            "a card order ships only while its payment is authorised or captured",
         ),
         OrderError::InvalidLine { index, field, detail } => {
             let pointer = if field == "lines" {

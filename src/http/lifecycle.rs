@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::{ApiError, FieldError};
 use super::extract::{Auth, IdempotencyKeyHeader, IfMatch, JsonBody};
-use super::orders::{CommandTarget, READ_ANY, READ_OWN, own_scope, run_command};
+use super::orders::{CommandTarget, READ_ANY, READ_OWN, WRITE_ANY, own_scope, run_command};
 use super::wire::LineRequest;
 use crate::domain::events::SkuQuantity;
 use crate::domain::order::Command;
@@ -142,6 +142,11 @@ fn optional<T: Default>(body: Option<JsonBody<T>>) -> (T, Vec<u8>) {
     }
 }
 
+/// Staff commands check the scope before looking at the body, so a customer gets 403, not a field error.
+fn staff_only(auth: &Auth) -> Result<(), ApiError> {
+    auth.require(&[WRITE_ANY]).map(|_| ())
+}
+
 fn staff<'a>(id: &'a str, action: &'a str, created: bool) -> CommandTarget<'a> {
     CommandTarget {
         id,
@@ -235,6 +240,7 @@ pub async fn authorize(
     IfMatch(version): IfMatch,
     body: JsonBody<AuthorizeRequest>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let provider_ref = free_text("/provider_ref", &body.value.provider_ref, 200)?;
     let command = Command::Authorize {
         amount_minor: body.value.amount_minor,
@@ -260,6 +266,7 @@ pub async fn capture(
     IfMatch(version): IfMatch,
     body: JsonBody<CaptureRequest>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let command = Command::Capture {
         amount_minor: body.value.amount_minor,
     };
@@ -283,6 +290,7 @@ pub async fn void(
     IfMatch(version): IfMatch,
     body: Option<JsonBody<ReasonRequest>>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let (_, canonical) = optional(body);
     run_command(
         &state,
@@ -304,6 +312,7 @@ pub async fn fail(
     IfMatch(version): IfMatch,
     body: Option<JsonBody<ReasonRequest>>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let (value, canonical) = optional(body);
     let command = Command::Fail {
         reason: reason(value.reason)?,
@@ -328,6 +337,7 @@ pub async fn collect(
     IfMatch(version): IfMatch,
     body: JsonBody<CollectRequest>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let courier_ref = free_text("/courier_ref", &body.value.courier_ref, 200)?;
     let command = Command::CollectCod {
         amount_minor: body.value.amount_minor,
@@ -353,6 +363,7 @@ pub async fn refuse(
     IfMatch(version): IfMatch,
     body: Option<JsonBody<ReasonRequest>>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let (value, canonical) = optional(body);
     let command = Command::RefuseCod {
         reason: reason(value.reason)?,
@@ -377,6 +388,7 @@ pub async fn ship(
     IfMatch(version): IfMatch,
     body: JsonBody<ShipmentRequest>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let v = body.value;
     let command = Command::Ship {
         lines: sku_lines(&v.lines, state.limits.order.max_quantity)?,
@@ -407,6 +419,7 @@ pub async fn deliver(
     IfMatch(version): IfMatch,
     body: Option<JsonBody<ReasonRequest>>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let (_, canonical) = optional(body);
     let shipment_id = sub_id(&shipment_id, "shipment_not_found", "the shipment")?;
     let action = format!("shipments/{shipment_id}/deliver");
@@ -454,6 +467,7 @@ pub async fn receive_return(
     IfMatch(version): IfMatch,
     body: JsonBody<ReceiveRequest>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let return_id = sub_id(&return_id, "return_not_found", "the return")?;
     let action = format!("returns/{return_id}/receive");
     let command = Command::ReceiveReturn {
@@ -480,6 +494,7 @@ pub async fn refund(
     IfMatch(version): IfMatch,
     body: JsonBody<RefundRequest>,
 ) -> Result<Response, ApiError> {
+    staff_only(&auth)?;
     let v = body.value;
     let lines = match &v.lines {
         Some(lines) if lines.is_empty() => return Err(ApiError::field("/lines", "omit lines or name at least one")),

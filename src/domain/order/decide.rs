@@ -250,10 +250,14 @@ impl Order {
             } => {
                 self.require_open_or_confirmed("shipped")?;
                 let mut changes = Vec::new();
+                let paid_for = matches!(
+                    self.status.payment,
+                    PaymentStatus::Authorized | PaymentStatus::Captured | PaymentStatus::PartiallyRefunded
+                );
+                if self.payment_method == PaymentMethod::Card && !paid_for {
+                    return Err(OrderError::PaymentRequired);
+                }
                 if self.status.order == OrderStatus::Open {
-                    if self.payment_method == PaymentMethod::Card {
-                        return Err(OrderError::PaymentRequired);
-                    }
                     changes.push(Change::Confirmed {});
                 }
                 self.check_lines(

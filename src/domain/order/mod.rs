@@ -146,7 +146,7 @@ pub enum OrderError {
     InvalidTransition(#[from] InvalidTransition),
     #[error("an order cannot be cancelled once anything has shipped")]
     AlreadyShipped(InvalidTransition),
-    #[error("a card order ships only once its payment is authorised")]
+    #[error("a card order ships only while its payment is authorised or captured")]
     PaymentRequired,
     #[error("{detail}")]
     InvalidLine {

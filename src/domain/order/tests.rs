@@ -414,6 +414,32 @@ fn a_card_order_does_not_ship_before_authorisation() {
 }
 
 #[test]
+fn a_voided_card_order_does_not_ship() {
+    let (mut o, mut log) = placed(PaymentMethod::Card, &[("A", 1)]);
+    let total = o.totals.grand_total.amount_minor();
+    run(
+        &mut o,
+        &mut log,
+        Command::Authorize {
+            amount_minor: total,
+            provider_ref: "p".into(),
+        },
+    )
+    .unwrap();
+    run(&mut o, &mut log, Command::Void).unwrap();
+    let r = run(
+        &mut o,
+        &mut log,
+        Command::Ship {
+            lines: vec![sq("A", 1)],
+            carrier: "x".into(),
+            tracking_number: "y".into(),
+        },
+    );
+    assert_eq!(r, Err(OrderError::PaymentRequired));
+}
+
+#[test]
 fn shipping_more_than_ordered_names_the_line() {
     let (mut o, mut log) = placed(PaymentMethod::Cod, &[("A", 1)]);
     let r = run(
