@@ -1,5 +1,5 @@
 # Entry points; the logic lives in scripts/ so CI and people run the same thing.
-.PHONY: run test lint fmt openapi
+.PHONY: run test lint fmt openapi image
 
 run:
 	cargo run
@@ -10,9 +10,14 @@ test:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
+	hadolint Dockerfile
+	docker-compose config -q
 
 fmt:
 	cargo fmt --all
+
+image:
+	scripts/build-image.sh
 
 openapi:
 	UPDATE_OPENAPI=1 cargo test --test openapi

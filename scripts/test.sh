@@ -10,4 +10,11 @@ if [ -z "${ORDERLY_TEST_DATABASE_URL:-}" ]; then
   trap 'scripts/pg-test.sh stop' EXIT
 fi
 echo "PostgreSQL for tests: $ORDERLY_TEST_DATABASE_URL"
+
+# The container tests (tests/container.rs) run against orderly:dev built from this tree.
+if docker info >/dev/null 2>&1; then
+  scripts/build-image.sh
+else
+  echo "No Docker engine: the container tests will report SKIPPED (CI requires them)."
+fi
 cargo test --all-targets --locked "$@"

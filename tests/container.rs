@@ -19,11 +19,14 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use docker::{Container, IMAGE, Network, Reply, docker, docker_available, docker_ok, free_port, http, parse_reply};
-use docker::{say, unique, wait_ready};
+use docker::{
+    Container, IMAGE, Network, Reply, docker, docker_available, docker_ok, free_port, http, parse_reply, say, unique,
+    wait_ready,
+};
 use orderly::config::Config;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+
 const SECRET: &str = "container-test-secret-container-test-secret";
 const STAFF: &str = "orders:read orders:write catalog:write stock:write";
 /// The security flags of the issue: read-only root, no capabilities, no privilege gain.
@@ -317,14 +320,16 @@ fn docker_stop_lets_in_flight_requests_finish_and_exits_zero() {
         assert!(stopping.elapsed() < Duration::from_secs(2), "/readyz did not turn 503");
         std::thread::sleep(Duration::from_millis(10));
     };
+    let sigterm_seen = Instant::now();
     assert!(draining.body.contains("draining"), "{}", draining.body);
     say(&format!(
         "CONTAINER readyz_503_after_stop_ms={}",
         stopping.elapsed().as_millis()
     ));
 
-    // Past the image's 2 s shutdown delay no new request is served, yet those in flight complete.
-    std::thread::sleep(Duration::from_millis(2500).saturating_sub(stopping.elapsed()));
+    // Past the image's 2 s shutdown delay (counted from SIGTERM, which came before the 503) no new request is
+    // served, yet those in flight complete.
+    std::thread::sleep(Duration::from_millis(2300).saturating_sub(sigterm_seen.elapsed()));
     assert!(
         http(
             &api,
