@@ -416,10 +416,10 @@ async fn two_replicas_share_orders_and_idempotency_keys_through_postgresql() {
             ready.as_millis(),
             c.process_start_ms()
         ));
-        (c, api)
+        (c, api, admin)
     };
-    let (_a, a) = replica("replica-a");
-    let (_b, b) = replica("replica-b");
+    let (_a, a, a_admin) = replica("replica-a");
+    let (_b, b, b_admin) = replica("replica-b");
     let bearer = format!("Bearer {}", token(STAFF));
     let auth = ("Authorization", bearer.as_str());
 
@@ -466,6 +466,79 @@ async fn two_replicas_share_orders_and_idempotency_keys_through_postgresql() {
     let again = cancel(&a);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.body, cancelled.body);
+
+    // The same through a load balancer (HAProxy from Debian, checking /readyz like the Kubernetes Service):
+    // round robin sends consecutive requests to both replicas, and every one of them answers as one service.
+    let Some(lb) = LoadBalancer::start(&[(&a, &a_admin), (&b, &b_admin)]) else {
+        return;
+    };
+    let first = place_order(&lb.addr, &bearer, "two-order-lb", "OUD-TWO");
+    assert_eq!(first.status, 201, "{}", first.body);
+    for _ in 0..6 {
+        let replay = place_order(&lb.addr, &bearer, "two-order-lb", "OUD-TWO");
+        assert_eq!(replay.status, 201, "{}", replay.body);
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        assert_eq!(replay.body, first.body);
+    }
+    for admin in [&a_admin, &b_admin] {
+        let metrics = http(admin, "GET", "/metrics", &[], "").unwrap().body;
+        assert!(
+            metrics.contains("http_route=\"/v1/orders\",http_response_status_code=\"201\""),
+            "{admin} served none"
+        );
+    }
+}
+
+/// HAProxy on loopback in front of replicas given as (api, admin) addresses; stopped when dropped.
+struct LoadBalancer {
+    child: std::process::Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl LoadBalancer {
+    fn start(replicas: &[(&str, &str)]) -> Option<LoadBalancer> {
+        let Some(binary) = ["/usr/sbin/haproxy"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+        else {
+            assert!(std::env::var("CI").is_err(), "CI must install haproxy");
+            say("SKIPPED: the load-balancer part needs haproxy (apt-get install haproxy)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut cfg = format!(
+            "defaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n\
+             frontend api\n  bind {addr}\n  default_backend orderly\n\
+             backend orderly\n  balance roundrobin\n  option httpchk\n  http-check send meth GET uri /readyz\n"
+        );
+        for (i, (api, admin)) in replicas.iter().enumerate() {
+            let port = admin.rsplit(':').next().unwrap();
+            cfg.push_str(&format!(
+                "  server r{i} {api} check port {port} inter 200ms rise 1 fall 1\n"
+            ));
+        }
+        let path = dir.path().join("haproxy.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let child = std::process::Command::new(binary)
+            .arg("-f")
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Up once every replica passed a check: wait a few check intervals.
+        std::thread::sleep(Duration::from_millis(800));
+        Some(LoadBalancer { child, addr, _dir: dir })
+    }
+}
+
+impl Drop for LoadBalancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
