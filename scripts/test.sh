@@ -18,3 +18,7 @@ else
   echo "No Docker engine: the container tests will report SKIPPED (CI requires them)."
 fi
 cargo test --all-targets --locked "$@"
+
+# Deploy artifacts, checked offline: alert rules and their unit tests, dashboard queries, Kubernetes manifests.
+scripts/check-monitoring.sh
+scripts/check-k8s.sh

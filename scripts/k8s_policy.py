@@ -1,0 +1,484 @@
+#!/usr/bin/env python3
+"""Policy test on rendered manifests: every zero-downtime, hardening and wiring rule of deploy/k8s (issue 6).
+
+  k8s_policy.py [--self-test] OVERLAY=RENDERED.yaml...    e.g. staging=/tmp/s.yaml production=/tmp/p.yaml
+
+Each rule below yields what is wrong with the render. --self-test then breaks each rule on purpose
+(scripts/k8s_policy_mutations.py) and fails unless that very rule notices. Needs PyYAML.
+"""
+import os
+import re
+import sys
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RULE_SOURCE = "deploy/monitoring/prometheusrule.yaml"
+REQUIRED_SECRETS = {"database_url", "jwt_secret"}  # the others (nats_url) may be absent: the relay is then off
+UNSET_ON_PURPOSE = {"jwt_public_key_file", "jwt_private_key_file"}  # HS256; see base/config.env
+EGRESS = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 4222)}
+RULES = []
+
+
+def rule(fn):
+    RULES.append(fn)
+    return fn
+
+
+class Render:
+    def __init__(self, overlay, docs):
+        self.overlay, self.docs = overlay, docs
+        servers = [d for d in docs if d["kind"] in ("Deployment", "Rollout")]
+        self.workload = servers[0] if len(servers) == 1 else None
+        jobs = [d for d in docs if d["kind"] == "Job"]
+        self.job = jobs[0] if len(jobs) == 1 else None
+        self.pods = [o for o in (self.workload, self.job) if o]
+
+    def all(self, kind):
+        return [d for d in self.docs if d["kind"] == kind]
+
+    def one(self, kind, name=None):
+        found = [d for d in self.all(kind) if name in (None, d["metadata"]["name"])]
+        return found[0] if len(found) == 1 else None
+
+    def config(self):
+        names = {e["configMapRef"]["name"] for o in self.pods for c in containers(o) for e in c.get("envFrom", [])}
+        maps = [d for d in self.all("ConfigMap") if d["metadata"]["name"] in names]
+        return maps[0].get("data", {}) if len(maps) == 1 else {}
+
+
+def containers(obj):
+    return obj["spec"]["template"]["spec"]["containers"]
+
+
+def pod_labels(obj):
+    return obj["spec"]["template"]["metadata"].get("labels", {})
+
+
+def matches(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def port_number(container, port):
+    named = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    return named.get(port, port)
+
+
+def quantity(value):
+    m = re.fullmatch(r"([0-9.]+)(m|Ki|Mi|Gi|Ti|k|M|G|T)?", str(value))
+    scale = {None: 1, "m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6,
+             "G": 1e9, "T": 1e12}
+    return float(m.group(1)) * scale[m.group(2)] if m else None
+
+
+@rule
+def labels(r):
+    for d in r.docs:
+        lab = d["metadata"].get("labels", {})
+        if lab.get("app.kubernetes.io/name") != "orderly" or "app.kubernetes.io/component" not in lab:
+            yield f"{d['kind']}/{d['metadata']['name']}: needs app.kubernetes.io/name=orderly and a component label"
+    if r.workload and r.workload["metadata"]["labels"].get("app.kubernetes.io/component") != "server":
+        yield "the workload must be component=server (the pipeline applies it last)"
+    if r.job and r.job["metadata"]["labels"].get("app.kubernetes.io/component") != "migration":
+        yield "the migration Job must be component=migration (the pipeline applies it first)"
+
+
+@rule
+def workload_kind(r):
+    want = "Rollout" if r.overlay == "production" else "Deployment"
+    if not r.workload or r.workload["kind"] != want:
+        yield f"{r.overlay} must run exactly one {want} and no other Deployment or Rollout"
+    elif "replicas" in r.workload["spec"]:
+        yield "the workload sets spec.replicas: the HPA owns the count, and each apply would reset it"
+
+
+@rule
+def rolling(r):
+    w = r.workload or {"kind": "", "spec": {}}
+    strategy = w["spec"].get("strategy", {})
+    if w["kind"] == "Deployment":
+        rolling_update = strategy.get("rollingUpdate", {})
+        if strategy.get("type") != "RollingUpdate" or str(rolling_update.get("maxUnavailable")) not in ("0", "0%"):
+            yield "Deployment: RollingUpdate with maxUnavailable 0"
+    elif str(strategy.get("canary", {}).get("maxUnavailable")) not in ("0", "0%"):
+        yield "Rollout: canary.maxUnavailable must be 0"
+
+
+@rule
+def service(r):
+    svc = r.one("Service", "orderly")
+    if not svc or not r.workload:
+        yield "a Service `orderly` for the workload"
+        return
+    sel = svc["spec"].get("selector", {})
+    if not matches(sel, pod_labels(r.workload)):
+        yield "the Service selector does not select the server pods"
+    if r.job and matches(sel, pod_labels(r.job)):
+        yield "the Service selector also selects migration Job pods"
+    ports = {p["name"]: port_number(containers(r.workload)[0], p["targetPort"]) for p in svc["spec"]["ports"]}
+    if ports != {"http": 8080, "admin": 9090}:
+        yield f"Service ports must be http->8080 and admin->9090, got {ports}"
+
+
+@rule
+def hpa(r):
+    h = r.one("HorizontalPodAutoscaler")
+    if not h or h["apiVersion"] != "autoscaling/v2" or not r.workload:
+        yield "one autoscaling/v2 HorizontalPodAutoscaler"
+        return
+    ref, w = h["spec"]["scaleTargetRef"], r.workload
+    if (ref.get("apiVersion"), ref.get("kind"), ref.get("name")) != (w["apiVersion"], w["kind"], w["metadata"]["name"]):
+        yield f"HPA targets {ref}, not the workload"
+    if h["spec"].get("minReplicas", 1) < 2 or h["spec"]["maxReplicas"] < h["spec"].get("minReplicas", 1):
+        yield "HPA: minReplicas at least 2 and maxReplicas at least that"
+    kinds = {(m["type"], (m.get("resource") or m.get("pods", {}).get("metric", {})).get("name")) for m in h["spec"].get("metrics", [])}
+    if ("Resource", "cpu") not in kinds or not any(t == "Pods" and "requests_per_second" in (n or "") for t, n in kinds):
+        yield "HPA metrics: CPU and a per-pod request-rate Pods metric"
+    behavior = h["spec"].get("behavior", {})
+    if not behavior.get("scaleUp", {}).get("policies") or not behavior.get("scaleDown", {}).get("policies"):
+        yield "HPA behavior: scaleUp and scaleDown policies"
+    elif behavior["scaleDown"].get("stabilizationWindowSeconds", 300) < 60:
+        yield "HPA scaleDown needs a stabilization window of a minute or more"
+
+
+@rule
+def pdb(r):
+    p = r.one("PodDisruptionBudget")
+    if not p or p["spec"].get("maxUnavailable") != 1 or "minAvailable" in p["spec"]:
+        yield "a PodDisruptionBudget with maxUnavailable: 1"
+    elif not r.workload or not matches(p["spec"]["selector"].get("matchLabels"), pod_labels(r.workload)):
+        yield "the PodDisruptionBudget does not select the server pods"
+
+
+@rule
+def spread(r):
+    if not r.workload:
+        return
+    hash_key = "rollouts-pod-template-hash" if r.workload["kind"] == "Rollout" else "pod-template-hash"
+    constraints = r.workload["spec"]["template"]["spec"].get("topologySpreadConstraints", [])
+    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname"):
+        c = next((c for c in constraints if c["topologyKey"] == key), None)
+        if not c or c.get("whenUnsatisfiable") != "ScheduleAnyway":
+            yield f"topologySpreadConstraints over {key} with ScheduleAnyway"
+        elif not matches(c.get("labelSelector", {}).get("matchLabels"), pod_labels(r.workload)):
+            yield f"the {key} spread does not select the server pods"
+        elif c.get("matchLabelKeys") != [hash_key]:
+            yield f"the {key} spread should use matchLabelKeys [{hash_key}] for a {r.workload['kind']}"
+
+
+@rule
+def network_policy(r):
+    pols = r.all("NetworkPolicy")
+    deny = [p for p in pols if p["spec"].get("podSelector") == {} and set(p["spec"].get("policyTypes", [])) ==
+            {"Ingress", "Egress"} and not p["spec"].get("ingress") and not p["spec"].get("egress")]
+    if not deny:
+        yield "a default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules)"
+    allow = [p for p in pols if p not in deny]
+    for obj in r.pods:
+        if not any(matches(p["spec"]["podSelector"].get("matchLabels"), pod_labels(obj)) for p in allow):
+            yield f"no NetworkPolicy admits the traffic of {obj['kind']} pods"
+    ingress, egress = set(), set()
+    for p in allow:
+        for rule_ in p["spec"].get("ingress", []):
+            peers = rule_.get("from") or [{}]
+            for peer in peers:
+                ns = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                if not ns or "ipBlock" in peer or "podSelector" in peer and not ns:
+                    yield "every ingress rule must name its source namespace"
+                for port in rule_.get("ports") or [{"port": "any"}]:
+                    ingress.add((ns, port["port"]))
+        for rule_ in p["spec"].get("egress", []):
+            if not rule_.get("to") or not rule_.get("ports"):
+                yield "every egress rule must name its destination and ports"
+            for port in rule_.get("ports") or []:
+                egress.add((port.get("protocol", "TCP"), port.get("port")))
+    if {port for _, port in ingress} != {"http", "admin"} or ("monitoring", "admin") not in ingress:
+        yield f"ingress must be the API port from the ingress controller, admin from monitoring; got {sorted(map(str, ingress))}"
+    if egress != EGRESS:
+        yield f"egress must be exactly DNS (53 UDP+TCP), PostgreSQL 5432 and NATS 4222; got {sorted(map(str, egress))}"
+
+
+@rule
+def service_account(r):
+    sa = r.one("ServiceAccount")
+    if not sa or sa.get("automountServiceAccountToken") is not False:
+        yield "a ServiceAccount with automountServiceAccountToken: false"
+    for obj in r.pods:
+        spec = obj["spec"]["template"]["spec"]
+        if not sa or spec.get("serviceAccountName") != sa["metadata"]["name"] or spec.get("automountServiceAccountToken") is not False:
+            yield f"{obj['kind']}: use the ServiceAccount and automountServiceAccountToken: false"
+
+
+@rule
+def pod_security(r):
+    ns = r.one("Namespace")
+    if not ns or ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") != "restricted":
+        yield "the Namespace must enforce the restricted Pod Security Standard"
+    for obj in r.pods:
+        spec, where = obj["spec"]["template"]["spec"], obj["kind"]
+        pod_sc = spec.get("securityContext", {})
+        if any(spec.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")) or any("hostPath" in v for v in spec.get("volumes", [])):
+            yield f"{where}: no host namespaces or hostPath"
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for c in containers(obj):
+            sc = {**pod_sc, **c.get("securityContext", {})}
+            if not (sc.get("runAsNonRoot") is True and sc.get("runAsUser") == 10001 and sc.get("runAsGroup") == 10001):
+                yield f"{where}/{c['name']}: runAsNonRoot, uid and gid 10001"
+            if sc.get("readOnlyRootFilesystem") is not True or sc.get("allowPrivilegeEscalation") is not False or sc.get("privileged"):
+                yield f"{where}/{c['name']}: read-only root filesystem, no privilege escalation, not privileged"
+            caps = c.get("securityContext", {}).get("capabilities", {})
+            if caps.get("drop") != ["ALL"] or caps.get("add"):
+                yield f"{where}/{c['name']}: capabilities drop [ALL], add none"
+            if sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+                yield f"{where}/{c['name']}: seccompProfile RuntimeDefault"
+            mounts = {m["mountPath"]: volumes.get(m["name"], {}) for m in c.get("volumeMounts", [])}
+            if any("emptyDir" not in mounts.get(path, {}) for path in ("/data", "/tmp")):
+                yield f"{where}/{c['name']}: emptyDir volumes at /data and /tmp"
+
+
+@rule
+def resources(r):
+    for obj in r.pods:
+        for c in containers(obj):
+            req, lim = c.get("resources", {}).get("requests", {}), c.get("resources", {}).get("limits", {})
+            for res in ("cpu", "memory"):
+                if res not in req or res not in lim or quantity(lim[res]) < quantity(req[res]):
+                    yield f"{obj['kind']}/{c['name']}: {res} request and limit (limit >= request)"
+
+
+def probe_target(container, probe):
+    get = container.get(probe, {}).get("httpGet", {})
+    return get.get("path"), port_number(container, get.get("port"))
+
+
+@rule
+def probes(r):
+    if not r.workload:
+        return
+    c = containers(r.workload)[0]
+    if probe_target(c, "readinessProbe") != ("/readyz", 9090):
+        yield "readinessProbe: GET /readyz on the admin port 9090"
+    if probe_target(c, "livenessProbe") != ("/healthz", 9090):
+        yield "livenessProbe: GET /healthz on the admin port 9090"
+
+
+def prestop_seconds(r):
+    pre = containers(r.workload)[0].get("lifecycle", {}).get("preStop", {})
+    return pre.get("sleep", {}).get("seconds") if set(pre) == {"sleep"} else None
+
+
+@rule
+def prestop(r):
+    if r.workload and not prestop_seconds(r):
+        yield "lifecycle.preStop.sleep (native, Kubernetes 1.30+), not exec or httpGet"
+
+
+@rule
+def grace(r):
+    if not r.workload:
+        return
+    cfg = r.config()
+    try:
+        delay, drain = int(cfg["ORDERLY_SHUTDOWN_DELAY_MS"]), int(cfg["ORDERLY_DRAIN_TIMEOUT_MS"])
+        request_timeout = int(cfg["ORDERLY_REQUEST_TIMEOUT_MS"])
+    except (KeyError, ValueError):
+        yield "ORDERLY_SHUTDOWN_DELAY_MS, ORDERLY_DRAIN_TIMEOUT_MS and ORDERLY_REQUEST_TIMEOUT_MS in the ConfigMap"
+        return
+    need = (prestop_seconds(r) or 0) + (delay + drain) / 1000
+    period = r.workload["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+    if period <= need:
+        yield f"terminationGracePeriodSeconds {period} must exceed preStop + delay + drain = {need:g} s"
+    if request_timeout > drain:
+        yield "ORDERLY_REQUEST_TIMEOUT_MS above ORDERLY_DRAIN_TIMEOUT_MS: a draining request could be cut off"
+
+
+def env_sources(obj):
+    c = containers(obj)[0]
+    return ([e["configMapRef"]["name"] for e in c.get("envFrom", [])],
+            {e["name"]: e.get("valueFrom", {}).get("secretKeyRef") for e in c.get("env", [])})
+
+
+@rule
+def migration(r):
+    j, w = r.job, r.workload
+    if not j or not w:
+        yield "a migration Job next to the workload"
+        return
+    c, spec = containers(j)[0], j["spec"]
+    if c.get("args") != ["migrate"] or c.get("command"):
+        yield "the Job runs the image's entrypoint with args [migrate]"
+    if c["image"] != containers(w)[0]["image"]:
+        yield "the Job must run the same image as the server"
+    if env_sources(j) != env_sources(w):
+        yield "the Job must get the same ConfigMap and Secret settings as the server"
+    if spec["template"]["spec"].get("restartPolicy") != "Never" or "backoffLimit" not in spec or "activeDeadlineSeconds" not in spec:
+        yield "the Job: restartPolicy Never, a backoffLimit and an activeDeadlineSeconds"
+    if r.config().get("ORDERLY_MIGRATE_ON_START") != "false":
+        yield "ORDERLY_MIGRATE_ON_START must be false: only the Job migrates"
+
+
+def settings():
+    """Every setting name in src/config.rs, and which of them are secrets (Option<SecretString>)."""
+    source = open(os.path.join(REPO, "src/config.rs")).read()
+    block = re.search(r"const FIELDS: &\[&str\] = &\[(.*?)\];", source, re.S).group(1)
+    return re.findall(r'"(\w+)"', block), set(re.findall(r"pub (\w+): Option<SecretString>", source))
+
+
+@rule
+def config(r):
+    if not r.workload:
+        return
+    cfg, (_, env) = r.config(), env_sources(r.workload)
+    names, secrets = settings()
+    for name in names:
+        var = "ORDERLY_" + name.upper()
+        if name in secrets:
+            if var in cfg or not env.get(var):
+                yield f"{var} must come from a Secret (secretKeyRef), never the ConfigMap"
+            elif name in REQUIRED_SECRETS and env[var].get("optional"):
+                yield f"{var} is required: its secretKeyRef must not be optional"
+        elif name not in UNSET_ON_PURPOSE and var not in cfg:
+            yield f"setting {name} is not wired: {var} is missing from the ConfigMap"
+    known = {"ORDERLY_" + n.upper() for n in names}
+    for key in cfg:
+        if key not in known:
+            yield f"ConfigMap key {key} is not a setting Orderly reads (a typo is silently ignored)"
+    if cfg.get("ORDERLY_ENV") != "production":
+        yield "ORDERLY_ENV must be production"
+    ports = {p["name"]: p["containerPort"] for p in containers(r.workload)[0].get("ports", [])}
+    for var, port in (("ORDERLY_LISTEN", "http"), ("ORDERLY_ADMIN_LISTEN", "admin")):
+        if cfg.get(var, "").rpartition(":")[2] != str(ports.get(port)):
+            yield f"{var} does not listen on the container's {port} port"
+
+
+@rule
+def service_monitor(r):
+    sm, svc = r.one("ServiceMonitor"), r.one("Service", "orderly")
+    if not sm or not svc:
+        yield "a ServiceMonitor for the Service"
+        return
+    if not matches(sm["spec"]["selector"].get("matchLabels"), svc["metadata"].get("labels", {})):
+        yield "the ServiceMonitor does not select the Service"
+    if svc["metadata"]["labels"].get(sm["spec"].get("jobLabel", ""), svc["metadata"]["name"]) != "orderly":
+        yield "the scrape job must be named orderly (rules and dashboard select job=\"orderly\")"
+    ep = sm["spec"]["endpoints"][0]
+    if ep.get("port") != "admin" or ep.get("path", "/metrics") != "/metrics":
+        yield "the ServiceMonitor scrapes the admin port's /metrics"
+    if not any(rl.get("sourceLabels") == ["__meta_kubernetes_pod_label_rollouts_pod_template_hash"] and
+               rl.get("targetLabel") == "rollouts_pod_template_hash" for rl in ep.get("relabelings", [])):
+        yield "the ServiceMonitor must copy the rollouts-pod-template-hash pod label (canary analysis needs it)"
+
+
+@rule
+def prometheus_rule(r):
+    rules_ = r.all("PrometheusRule")
+    source = yaml.safe_load(open(os.path.join(REPO, RULE_SOURCE)))
+    if len(rules_) != 1 or rules_[0]["spec"] != source["spec"]:
+        yield f"the rendered PrometheusRule must be {RULE_SOURCE}, unchanged"
+
+
+@rule
+def images(r):
+    kustomization = os.path.join(REPO, "deploy/k8s/overlays", r.overlay, "kustomization.yaml")
+    entries = yaml.safe_load(open(kustomization)).get("images", []) if os.path.exists(kustomization) else []
+    if not any(e.get("newTag") not in (None, "", "latest") or e.get("digest") for e in entries):
+        yield f"{r.overlay}: pin the image by tag in kustomization.yaml `images:`"
+    for obj in r.pods:
+        image = containers(obj)[0]["image"]
+        if not re.fullmatch(r"[\w.\-/:]+/[\w.\-]+(:(?!latest$)[\w.\-]+)?(@sha256:[0-9a-f]{64})?", image) or \
+                ":" not in image.rpartition("/")[2] and "@" not in image:
+            yield f"{obj['kind']}: image {image} must come from a registry with a tag (not latest) or a digest"
+
+
+@rule
+def canary(r):
+    if r.overlay != "production" or not r.workload or r.workload["kind"] != "Rollout":
+        return
+    spec = r.workload["spec"]
+    can = spec["strategy"].get("canary", {})
+    steps = can.get("steps", [])
+    weights = [s["setWeight"] for s in steps if "setWeight" in s]
+    if weights[:3] != [10, 25, 50]:
+        yield f"canary steps should be 10%, 25%, 50%; got {weights}"
+    for i, step in enumerate(steps):
+        if "setWeight" in step and not (i + 1 < len(steps) and "pause" in steps[i + 1]):
+            yield f"canary step {i} (setWeight {step['setWeight']}) is not followed by a pause"
+    analysis = can.get("analysis", {})
+    names = {t["metadata"]["name"] for t in r.all("AnalysisTemplate")}
+    templates = [t.get("templateName") for t in analysis.get("templates", [])]
+    if not templates or not set(templates) <= names:
+        yield "background analysis with AnalysisTemplates that exist in the render"
+    if analysis.get("startingStep", 0) > 1:
+        yield "analysis must start with the first canary step (startingStep 0 or 1)"
+    if not any(a.get("valueFrom", {}).get("podTemplateHashValue") == "Latest" for a in analysis.get("args", [])):
+        yield "the analysis needs the canary's pod template hash (podTemplateHashValue: Latest)"
+    if spec.get("progressDeadlineAbort") is not True:
+        yield "progressDeadlineAbort: true, so pods that never get ready abort the rollout"
+
+
+@rule
+def analysis_template(r):
+    if r.overlay != "production" or not r.workload:
+        return
+    analysis = r.workload["spec"].get("strategy", {}).get("canary", {}).get("analysis", {})
+    hash_args = [a["name"] for a in analysis.get("args", []) if a.get("valueFrom", {}).get("podTemplateHashValue") == "Latest"]
+    passed = {a["name"] for a in analysis.get("args", [])}
+    queries = []
+    for t in r.all("AnalysisTemplate"):
+        for arg in t["spec"].get("args", []):
+            if "value" not in arg and "valueFrom" not in arg and arg["name"] not in passed:
+                yield f"{t['metadata']['name']}: argument {arg['name']} has no value and the Rollout passes none"
+        for m in t["spec"]["metrics"]:
+            where, q = f"{t['metadata']['name']}/{m['name']}", m.get("provider", {}).get("prometheus", {}).get("query", "")
+            queries.append(q)
+            for selector in re.findall(r"http_server_request_duration_seconds_\w+\{(?:[^{}]|\{\{[^}]*\}\})*\}", q):
+                if not any(f'rollouts_pod_template_hash="{{{{args.{a}}}}}"' in selector for a in hash_args):
+                    yield f"{where}: every series must be the canary's (rollouts_pod_template_hash); {selector[:60]}..."
+            for cond in ("successCondition", "failureCondition"):
+                if not m.get(cond, "").replace(" ", "").startswith("len(result)>0&&"):
+                    yield f"{where}: {cond} must start with `len(result) > 0 &&` (empty result = inconclusive)"
+            if not isinstance(m.get("failureLimit"), int) or not isinstance(m.get("inconclusiveLimit"), int):
+                yield f"{where}: explicit failureLimit and inconclusiveLimit"
+    if not any("histogram_quantile(0.99" in q.replace(" ", "") for q in queries):
+        yield "the analysis must judge p99 latency"
+    if not any('http_response_status_code!~"5.."' in q for q in queries):
+        yield "the analysis must judge the success rate (non-5xx share)"
+
+
+def check(overlay, docs):
+    r = Render(overlay, docs)
+    return [(fn.__name__, msg) for fn in RULES for msg in fn(r)]
+
+
+def no_second_rule_copy():
+    """Alert and SLO recording rules exist in exactly one file."""
+    found = []
+    for root, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if d not in (".git", "target", "node_modules")]
+        for f in files:
+            path = os.path.relpath(os.path.join(root, f), REPO)
+            if f.endswith((".yaml", ".yml", ".json")) and path != RULE_SOURCE:
+                text = open(os.path.join(root, f), errors="ignore").read()
+                if re.search(r"""(^|\s|")alert"?:\s*"?Orderly|record"?:\s*"?orderly_slo:""", text):
+                    found.append(path)
+    return found
+
+
+def main():
+    args = sys.argv[1:]
+    self_test = "--self-test" in args
+    renders = dict(a.split("=", 1) for a in args if a != "--self-test")
+    failures = [f"another copy of the rules: {p} (the only one is {RULE_SOURCE})" for p in no_second_rule_copy()]
+    for overlay, path in renders.items():
+        docs = [d for d in yaml.safe_load_all(open(path)) if d]
+        failures += [f"{overlay}: [{rid}] {msg}" for rid, msg in check(overlay, docs)]
+        if self_test and not failures:
+            from k8s_policy_mutations import self_test as run_self_test
+            failures += [f"{overlay}: {msg}" for msg in run_self_test(overlay, docs, check, [f.__name__ for f in RULES])]
+    if failures:
+        sys.exit("k8s_policy: FAILED\n  " + "\n  ".join(failures))
+    print(f"policy OK for {', '.join(renders)}: {len(RULES)} rules" + (", each shown to catch its regression" if self_test else ""))
+
+
+if __name__ == "__main__":
+    main()
