@@ -44,7 +44,7 @@ impl Modify for BearerAuth {
         super::lifecycle::return_doc,
         super::lifecycle::receive_doc,
         super::lifecycle::refund_doc,
-        super::lifecycle::events,
+        super::lifecycle::events::events,
         super::catalog::put_product,
         super::catalog::get_product,
         super::catalog::put_stock,

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Order, OrderChange, OrderError, PaymentMethod, StockMove, now_micros};
+use super::{Order, OrderChange, OrderError, PaymentMethod, now_micros};
 use crate::domain::allocation::allocate;
 use crate::domain::events::{Change, OrderEvent, SkuQuantity};
 use crate::domain::status::{FulfilmentStatus, InvalidTransition, OrderStatus, PaymentStatus, StatusMachine};
@@ -59,7 +59,7 @@ pub enum Command {
     },
 }
 
-fn blocked(kind: &'static str, from: &'static str, to: &'static str) -> OrderError {
+pub(super) fn blocked(kind: &'static str, from: &'static str, to: &'static str) -> OrderError {
     OrderError::InvalidTransition(InvalidTransition { kind, from, to })
 }
 
@@ -67,7 +67,7 @@ impl Order {
     /// Runs `command`; on success the order has moved on and the events and stock moves are returned.
     pub fn execute(&mut self, command: Command, actor: &str, now: OffsetDateTime) -> Result<OrderChange, OrderError> {
         let now = now_micros(now);
-        let changes = self.decide(command, now)?;
+        let changes = self.decide(command)?;
         let mut work = self.clone();
         let mut out = OrderChange {
             events: Vec::new(),
@@ -105,38 +105,7 @@ impl Order {
         Ok(())
     }
 
-    fn stock_moves(&self, change: &Change) -> Vec<StockMove> {
-        match change {
-            Change::Cancelled { .. } => self
-                .lines
-                .iter()
-                .zip(&self.progress.lines)
-                .filter(|(l, p)| l.quantity.get() > p.shipped)
-                .filter_map(|(l, p)| {
-                    let left =
-                        crate::domain::values::Quantity::parse(i64::from(l.quantity.get() - p.shipped), u32::MAX);
-                    left.ok().map(|q| StockMove::Release(l.sku.clone(), q))
-                })
-                .collect(),
-            Change::Shipped { lines, .. } => lines
-                .iter()
-                .map(|l| StockMove::Ship(l.sku.clone(), l.quantity))
-                .collect(),
-            Change::ReturnReceived {
-                return_id,
-                restock: true,
-            } => self
-                .progress
-                .returns
-                .iter()
-                .filter(|r| r.id == *return_id)
-                .flat_map(|r| r.lines.iter().map(|l| StockMove::Restock(l.sku.clone(), l.quantity)))
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn decide(&self, command: Command, now: OffsetDateTime) -> Result<Vec<Change>, OrderError> {
+    fn decide(&self, command: Command) -> Result<Vec<Change>, OrderError> {
         let grand_total = self.totals.grand_total.amount_minor();
         match command {
             Command::Cancel { reason } => {
@@ -335,7 +304,7 @@ impl Order {
                 amount_minor,
                 lines,
                 reason,
-            } => self.decide_refund(amount_minor, lines, reason, now),
+            } => self.decide_refund(amount_minor, lines, reason),
         }
     }
 
@@ -373,7 +342,7 @@ impl Order {
     }
 
     /// Each requested line names a SKU of this order once, for at most `limit(order, line index)` units.
-    fn check_lines(
+    pub(super) fn check_lines(
         &self,
         lines: &[SkuQuantity],
         limit: impl Fn(&Order, usize) -> u32,
@@ -408,85 +377,6 @@ impl Order {
                     detail: format!("only {max} units of {} are left {what}", l.sku),
                 });
             }
-        }
-        Ok(())
-    }
-
-    fn decide_refund(
-        &self,
-        amount: Option<i64>,
-        lines: Vec<SkuQuantity>,
-        reason: Option<String>,
-        _now: OffsetDateTime,
-    ) -> Result<Vec<Change>, OrderError> {
-        if !matches!(
-            self.status.payment,
-            PaymentStatus::Captured | PaymentStatus::PartiallyRefunded | PaymentStatus::CodCollected
-        ) {
-            return Err(blocked(PaymentStatus::KIND, self.status.payment.as_str(), "refunded"));
-        }
-        let remaining = self.progress.refundable_parts();
-        let refundable: i64 = remaining.iter().sum();
-        let parts = if lines.is_empty() {
-            let amount = amount.unwrap_or(refundable);
-            self.check_refund(amount, refundable)?;
-            allocate(amount, &remaining)
-        } else {
-            self.check_lines(
-                &lines,
-                |o, i| o.lines[i].quantity.get() - o.progress.lines[i].refunded_units,
-                "to refund",
-            )?;
-            // The value of the named units, exact to the minor unit over successive partial refunds.
-            let mut value = vec![0i64; remaining.len()];
-            for l in &lines {
-                let Some(i) = self.line_index(&l.sku) else { continue };
-                let (total, qty) = (
-                    self.lines[i].total.amount_minor() as i128,
-                    i128::from(self.lines[i].quantity.get()),
-                );
-                let done = i128::from(self.progress.lines[i].refunded_units);
-                let q = i128::from(l.quantity.get());
-                let share = total * (done + q) / qty - total * done / qty;
-                value[i] = i64::try_from(share).unwrap_or(i64::MAX).min(remaining[i]);
-            }
-            let named: i64 = value.iter().sum();
-            match amount {
-                None => {
-                    self.check_refund(named, refundable)?;
-                    value
-                }
-                Some(amount) => {
-                    self.check_refund(amount, named.min(refundable))?;
-                    allocate(amount, &value)
-                }
-            }
-        };
-        let amount_minor = parts.iter().sum();
-        let target = if amount_minor >= refundable {
-            PaymentStatus::Refunded
-        } else {
-            PaymentStatus::PartiallyRefunded
-        };
-        self.status.payment.move_to(target)?;
-        Ok(vec![Change::Refunded {
-            refund_id: Uuid::now_v7(),
-            amount_minor,
-            parts,
-            units: lines,
-            reason,
-        }])
-    }
-
-    fn check_refund(&self, amount: i64, refundable: i64) -> Result<(), OrderError> {
-        if amount <= 0 {
-            return Err(OrderError::InvalidAmount("a refund must be positive".into()));
-        }
-        if amount > refundable {
-            return Err(OrderError::RefundExceedsCaptured {
-                requested: amount,
-                refundable,
-            });
         }
         Ok(())
     }

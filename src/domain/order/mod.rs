@@ -6,7 +6,9 @@
 
 mod apply;
 mod decide;
+mod effects;
 mod progress;
+mod refund;
 #[cfg(test)]
 mod tests;
 

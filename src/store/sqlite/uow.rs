@@ -6,7 +6,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, micros, order_row, stock_level};
+use super::sqlite_rows::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, micros, order_row, stock_level};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;

@@ -1,23 +1,26 @@
 //! The life of an order after it is placed: card payments, cash on delivery, shipments, returns, refunds, and
 //! its event history. Every command takes Idempotency-Key and If-Match and runs through `run_command`.
 
+pub mod events;
+mod requests;
+
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use utoipa::ToSchema;
-use uuid::Uuid;
+
+pub use events::{EventPageView, EventView, events};
+pub use requests::{
+    AuthorizeRequest, CaptureRequest, CollectRequest, ReasonRequest, ReceiveRequest, RefundRequest, ReturnRequest,
+    ShipmentRequest,
+};
+use requests::{free_text, optional, reason, sku_lines, staff, staff_only, sub_id};
 
 use super::AppState;
-use super::error::{ApiError, FieldError};
+use super::error::ApiError;
 use super::extract::{Auth, IdempotencyKeyHeader, IfMatch, JsonBody};
-use super::orders::{CommandTarget, READ_ANY, READ_OWN, WRITE_ANY, own_scope, run_command};
-use super::wire::LineRequest;
-use crate::domain::events::SkuQuantity;
+use super::orders::{CommandTarget, run_command};
 use crate::domain::order::Command;
-use crate::domain::values::{Quantity, Sku, text};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,128 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/orders/{id}/refunds", post(refund))
         .route("/v1/orders/{id}/events", get(events))
 }
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AuthorizeRequest {
-    pub amount_minor: i64,
-    /// The payment provider's reference for the authorisation.
-    pub provider_ref: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CaptureRequest {
-    pub amount_minor: i64,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReasonRequest {
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CollectRequest {
-    pub amount_minor: i64,
-    pub courier_ref: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShipmentRequest {
-    pub lines: Vec<LineRequest>,
-    pub carrier: String,
-    pub tracking_number: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReturnRequest {
-    pub lines: Vec<LineRequest>,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiveRequest {
-    /// Put the returned units back on the shelf (false for damaged goods).
-    pub restock: bool,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    /// Without `lines`: spread over everything still refundable. With `lines`: over those lines only.
-    #[serde(default)]
-    pub amount_minor: Option<i64>,
-    /// Units to refund; without `amount_minor` their value is refunded exactly.
-    #[serde(default)]
-    pub lines: Option<Vec<LineRequest>>,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-fn free_text(pointer: &str, raw: &str, max: usize) -> Result<String, ApiError> {
-    text(raw, max).map_err(|e| ApiError::field(pointer, e.0))
-}
-
-fn reason(raw: Option<String>) -> Result<Option<String>, ApiError> {
-    raw.map(|r| free_text("/reason", &r, 500)).transpose()
-}
-
-fn sku_lines(lines: &[LineRequest], max_quantity: u32) -> Result<Vec<SkuQuantity>, ApiError> {
-    let mut errors = Vec::new();
-    let mut out = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        let sku = Sku::parse(&l.sku).map_err(|e| {
-            errors.push(FieldError {
-                pointer: format!("/lines/{i}/sku"),
-                detail: e.0,
-            })
-        });
-        let quantity = Quantity::parse(l.quantity, max_quantity).map_err(|e| {
-            errors.push(FieldError {
-                pointer: format!("/lines/{i}/quantity"),
-                detail: e.0,
-            })
-        });
-        if let (Ok(sku), Ok(quantity)) = (sku, quantity) {
-            out.push(SkuQuantity { sku, quantity });
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(ApiError::validation(errors))
-    }
-}
-
-/// An empty body is allowed where a command needs nothing; the fingerprint then hashes `{}`.
-fn optional<T: Default>(body: Option<JsonBody<T>>) -> (T, Vec<u8>) {
-    match body {
-        Some(b) => (b.value, b.canonical),
-        None => (T::default(), b"{}".to_vec()),
-    }
-}
-
-/// Staff commands check the scope before looking at the body, so a customer gets 403, not a field error.
-fn staff_only(auth: &Auth) -> Result<(), ApiError> {
-    auth.require(&[WRITE_ANY]).map(|_| ())
-}
-
-fn staff<'a>(id: &'a str, action: &'a str, created: bool) -> CommandTarget<'a> {
-    CommandTarget {
-        id,
-        action,
-        customers_may: false,
-        created,
-    }
-}
-
 macro_rules! command_docs {
     ($name:ident, $path:literal, $body:ty, $what:literal) => {
         #[utoipa::path(post, path = $path, tag = "lifecycle", request_body = $body,
@@ -407,10 +288,6 @@ pub async fn ship(
     .await
 }
 
-fn sub_id(raw: &str, code: &'static str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(code, what))
-}
-
 pub async fn deliver(
     State(state): State<AppState>,
     auth: Auth,
@@ -516,54 +393,4 @@ pub async fn refund(
         command,
     )
     .await
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventView {
-    pub id: Uuid,
-    /// 1, 2, 3 ... per order, without gaps.
-    pub sequence: i64,
-    #[serde(rename = "type")]
-    #[schema(example = "payment.captured")]
-    pub kind: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub occurred_at: OffsetDateTime,
-    pub actor: String,
-    #[schema(value_type = Object)]
-    pub data: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventPageView {
-    pub items: Vec<EventView>,
-}
-
-#[utoipa::path(get, path = "/v1/orders/{id}/events", tag = "lifecycle", params(("id" = Uuid, Path)),
-    responses((status = 200, body = EventPageView), (status = 404, body = super::error::Problem)),
-    security(("bearer" = ["orders:read", "orders:read:own"])))]
-pub async fn events(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let held = auth.require(&[READ_ANY, READ_OWN])?;
-    let owner = own_scope(&auth, held, READ_OWN)?;
-    let not_found = || ApiError::not_found("order_not_found", "the order");
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let order = state.store.get_order(id).await?.ok_or_else(not_found)?;
-    if owner.as_ref().is_some_and(|c| !order.belongs_to(c)) {
-        return Err(not_found());
-    }
-    let items = state
-        .store
-        .order_events(id)
-        .await?
-        .into_iter()
-        .map(|e| EventView {
-            id: e.id,
-            sequence: e.sequence,
-            kind: e.kind().to_owned(),
-            occurred_at: e.occurred_at,
-            actor: e.actor,
-            data: e.change.data(),
-        })
-        .collect();
-    Ok(axum::Json(EventPageView { items }).into_response())
 }
