@@ -1,0 +1,162 @@
+//! Order requests as clients send them, parsed into domain values with every bad field reported at once.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::domain::currency::Currency;
+use crate::domain::order::{NewOrder, PaymentMethod, ShipTo, phone};
+use crate::domain::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, text};
+use crate::http::error::FieldError;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipToRequest {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    #[schema(example = "KW")]
+    pub country: String,
+    #[schema(example = "+96550000000")]
+    pub phone: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    /// Staff and services only; a customer's orders are always their own.
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[schema(example = "KWD")]
+    pub currency: String,
+    pub ship_to: ShipToRequest,
+    pub lines: Vec<LineRequest>,
+    /// `card` or `cod` (cash on delivery).
+    #[schema(example = "card")]
+    pub payment_method: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelOrderRequest {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Limits that apply while parsing an order.
+#[derive(Clone, Copy, Debug)]
+pub struct OrderLimits {
+    pub max_lines: usize,
+    pub max_quantity: u32,
+}
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn check<T>(&mut self, pointer: impl Into<String>, r: Result<T, Invalid>) -> Option<T> {
+        r.map_err(|e| {
+            self.0.push(FieldError {
+                pointer: pointer.into(),
+                detail: e.0,
+            })
+        })
+        .ok()
+    }
+}
+
+impl CreateOrderRequest {
+    /// Parses into a domain `NewOrder`, or every field error found.
+    pub fn parse(self, limits: OrderLimits) -> Result<NewOrder, Vec<FieldError>> {
+        let mut errs = Errors(Vec::new());
+        let customer_id = self
+            .customer_id
+            .as_deref()
+            .and_then(|c| errs.check("/customer_id", CustomerId::parse(c)).map(Some))
+            .flatten();
+        let currency = errs.check(
+            "/currency",
+            self.currency.parse::<Currency>().map_err(|e| Invalid(e.to_string())),
+        );
+        let payment_method = errs.check(
+            "/payment_method",
+            PaymentMethod::parse(&self.payment_method)
+                .ok_or_else(|| Invalid("payment_method is `card` or `cod`".into())),
+        );
+        let s = &self.ship_to;
+        let name = errs.check("/ship_to/name", text(&s.name, 200));
+        let line1 = errs.check("/ship_to/line1", text(&s.line1, 300));
+        let line2 = match s.line2.as_deref() {
+            Some(l) => errs.check("/ship_to/line2", text(l, 300)).map(Some),
+            None => Some(None),
+        };
+        let city = errs.check("/ship_to/city", text(&s.city, 100));
+        let country = errs.check("/ship_to/country", CountryCode::parse(&s.country));
+        let phone = errs.check("/ship_to/phone", phone(&s.phone));
+
+        if self.lines.is_empty() {
+            errs.0.push(FieldError {
+                pointer: "/lines".into(),
+                detail: "an order needs at least one line".into(),
+            });
+        }
+        if self.lines.len() > limits.max_lines {
+            errs.0.push(FieldError {
+                pointer: "/lines".into(),
+                detail: format!("an order may have at most {} lines", limits.max_lines),
+            });
+        }
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (i, l) in self.lines.iter().enumerate() {
+            let sku = errs.check(format!("/lines/{i}/sku"), Sku::parse(&l.sku));
+            let quantity = errs.check(
+                format!("/lines/{i}/quantity"),
+                Quantity::parse(l.quantity, limits.max_quantity),
+            );
+            if let Some(sku) = &sku
+                && lines.iter().any(|(s, _): &(Sku, Quantity)| s == sku)
+            {
+                errs.0.push(FieldError {
+                    pointer: format!("/lines/{i}/sku"),
+                    detail: "each SKU may appear on one line only".into(),
+                });
+            }
+            if let (Some(sku), Some(quantity)) = (sku, quantity) {
+                lines.push((sku, quantity));
+            }
+        }
+        match (currency, payment_method, name, line1, line2, city, country, phone) {
+            (
+                Some(currency),
+                Some(payment_method),
+                Some(name),
+                Some(line1),
+                Some(line2),
+                Some(city),
+                Some(country),
+                Some(phone),
+            ) if errs.0.is_empty() => Ok(NewOrder {
+                customer_id,
+                currency,
+                ship_to: ShipTo {
+                    name,
+                    line1,
+                    line2,
+                    city,
+                    country,
+                    phone,
+                },
+                lines,
+                payment_method,
+            }),
+            _ => Err(errs.0),
+        }
+    }
+}
