@@ -11,10 +11,10 @@ use axum::routing::{get, post};
 
 pub use events::{EventPageView, EventView, events};
 pub use requests::{
-    AuthorizeRequest, CaptureRequest, CollectRequest, ReasonRequest, ReceiveRequest, RefundRequest, ReturnRequest,
-    ShipmentRequest,
+    AuthorizeRequest, CaptureRequest, CollectRequest, CommandBody, DeliverRequest, FailRequest, ReceiveRequest,
+    RefundRequest, RefuseRequest, ReturnRequest, ShipmentRequest, VoidRequest,
 };
-use requests::{free_text, optional, reason, sku_lines, staff, staff_only, sub_id};
+use requests::{optional, reason, staff, staff_only, sub_id};
 
 use super::AppState;
 use super::error::ApiError;
@@ -24,17 +24,17 @@ use crate::domain::order::Command;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/orders/{id}/payment/authorize", post(authorize))
-        .route("/v1/orders/{id}/payment/capture", post(capture))
-        .route("/v1/orders/{id}/payment/void", post(void))
-        .route("/v1/orders/{id}/payment/fail", post(fail))
-        .route("/v1/orders/{id}/cod/collect", post(collect))
-        .route("/v1/orders/{id}/cod/refuse", post(refuse))
-        .route("/v1/orders/{id}/shipments", post(ship))
+        .route("/v1/orders/{id}/payment/authorize", post(with_body::<AuthorizeRequest>))
+        .route("/v1/orders/{id}/payment/capture", post(with_body::<CaptureRequest>))
+        .route("/v1/orders/{id}/payment/void", post(body_optional::<VoidRequest>))
+        .route("/v1/orders/{id}/payment/fail", post(body_optional::<FailRequest>))
+        .route("/v1/orders/{id}/cod/collect", post(with_body::<CollectRequest>))
+        .route("/v1/orders/{id}/cod/refuse", post(body_optional::<RefuseRequest>))
+        .route("/v1/orders/{id}/shipments", post(with_body::<ShipmentRequest>))
         .route("/v1/orders/{id}/shipments/{shipment_id}/deliver", post(deliver))
-        .route("/v1/orders/{id}/returns", post(request_return))
+        .route("/v1/orders/{id}/returns", post(with_body::<ReturnRequest>))
         .route("/v1/orders/{id}/returns/{return_id}/receive", post(receive_return))
-        .route("/v1/orders/{id}/refunds", post(refund))
+        .route("/v1/orders/{id}/refunds", post(with_body::<RefundRequest>))
         .route("/v1/orders/{id}/events", get(events))
 }
 macro_rules! command_docs {
@@ -66,15 +66,10 @@ command_docs!(
 command_docs!(
     void_doc,
     "/v1/orders/{id}/payment/void",
-    ReasonRequest,
+    VoidRequest,
     "Authorisation voided"
 );
-command_docs!(
-    fail_doc,
-    "/v1/orders/{id}/payment/fail",
-    ReasonRequest,
-    "Payment failed"
-);
+command_docs!(fail_doc, "/v1/orders/{id}/payment/fail", FailRequest, "Payment failed");
 command_docs!(
     collect_doc,
     "/v1/orders/{id}/cod/collect",
@@ -84,7 +79,7 @@ command_docs!(
 command_docs!(
     refuse_doc,
     "/v1/orders/{id}/cod/refuse",
-    ReasonRequest,
+    RefuseRequest,
     "Refused at the door; parcels return to origin"
 );
 command_docs!(
@@ -96,7 +91,7 @@ command_docs!(
 command_docs!(
     deliver_doc,
     "/v1/orders/{id}/shipments/{shipment_id}/deliver",
-    ReasonRequest,
+    DeliverRequest,
     "Shipment delivered"
 );
 command_docs!(return_doc, "/v1/orders/{id}/returns", ReturnRequest, "Return requested");
@@ -113,179 +108,46 @@ command_docs!(
     "Refund recorded and spread over the lines"
 );
 
-pub async fn authorize(
+/// A command whose body is required.
+pub async fn with_body<B: CommandBody>(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     key: IdempotencyKeyHeader,
     IfMatch(version): IfMatch,
-    body: JsonBody<AuthorizeRequest>,
+    body: JsonBody<B>,
 ) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
-    let provider_ref = free_text("/provider_ref", &body.value.provider_ref, 200)?;
-    let command = Command::Authorize {
-        amount_minor: body.value.amount_minor,
-        provider_ref,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "payment/authorize", false),
-        body.canonical,
-        command,
-    )
-    .await
+    if !B::CUSTOMERS_MAY {
+        staff_only(&auth)?;
+    }
+    let command = body.value.into_command(state.limits.order)?;
+    run_command(&state, &auth, key, version, target::<B>(&id), body.canonical, command).await
 }
 
-pub async fn capture(
+/// A command whose body may be left empty; the fingerprint then covers `{}`.
+pub async fn body_optional<B: CommandBody + Default>(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     key: IdempotencyKeyHeader,
     IfMatch(version): IfMatch,
-    body: JsonBody<CaptureRequest>,
+    body: Option<JsonBody<B>>,
 ) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
-    let command = Command::Capture {
-        amount_minor: body.value.amount_minor,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "payment/capture", false),
-        body.canonical,
-        command,
-    )
-    .await
-}
-
-pub async fn void(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: Option<JsonBody<ReasonRequest>>,
-) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
-    let (_, canonical) = optional(body);
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "payment/void", false),
-        canonical,
-        Command::Void,
-    )
-    .await
-}
-
-pub async fn fail(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: Option<JsonBody<ReasonRequest>>,
-) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
+    if !B::CUSTOMERS_MAY {
+        staff_only(&auth)?;
+    }
     let (value, canonical) = optional(body);
-    let command = Command::Fail {
-        reason: reason(value.reason)?,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "payment/fail", false),
-        canonical,
-        command,
-    )
-    .await
+    let command = value.into_command(state.limits.order)?;
+    run_command(&state, &auth, key, version, target::<B>(&id), canonical, command).await
 }
 
-pub async fn collect(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: JsonBody<CollectRequest>,
-) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
-    let courier_ref = free_text("/courier_ref", &body.value.courier_ref, 200)?;
-    let command = Command::CollectCod {
-        amount_minor: body.value.amount_minor,
-        courier_ref,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "cod/collect", false),
-        body.canonical,
-        command,
-    )
-    .await
-}
-
-pub async fn refuse(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: Option<JsonBody<ReasonRequest>>,
-) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
-    let (value, canonical) = optional(body);
-    let command = Command::RefuseCod {
-        reason: reason(value.reason)?,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "cod/refuse", false),
-        canonical,
-        command,
-    )
-    .await
-}
-
-pub async fn ship(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: JsonBody<ShipmentRequest>,
-) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
-    let v = body.value;
-    let command = Command::Ship {
-        lines: sku_lines(&v.lines, state.limits.order.max_quantity)?,
-        carrier: free_text("/carrier", &v.carrier, 100)?,
-        tracking_number: free_text("/tracking_number", &v.tracking_number, 100)?,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "shipments", true),
-        body.canonical,
-        command,
-    )
-    .await
+fn target<B: CommandBody>(id: &str) -> CommandTarget<'_> {
+    CommandTarget {
+        id,
+        action: B::ACTION,
+        customers_may: B::CUSTOMERS_MAY,
+        created: B::CREATES,
+    }
 }
 
 pub async fn deliver(
@@ -294,10 +156,11 @@ pub async fn deliver(
     Path((id, shipment_id)): Path<(String, String)>,
     key: IdempotencyKeyHeader,
     IfMatch(version): IfMatch,
-    body: Option<JsonBody<ReasonRequest>>,
+    body: Option<JsonBody<DeliverRequest>>,
 ) -> Result<Response, ApiError> {
     staff_only(&auth)?;
-    let (_, canonical) = optional(body);
+    let (value, canonical) = optional(body);
+    reason(value.reason)?;
     let shipment_id = sub_id(&shipment_id, "shipment_not_found", "the shipment")?;
     let action = format!("shipments/{shipment_id}/deliver");
     let command = Command::Deliver { shipment_id };
@@ -311,29 +174,6 @@ pub async fn deliver(
         command,
     )
     .await
-}
-
-pub async fn request_return(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: JsonBody<ReturnRequest>,
-) -> Result<Response, ApiError> {
-    let v = body.value;
-    let command = Command::RequestReturn {
-        lines: sku_lines(&v.lines, state.limits.order.max_quantity)?,
-        reason: reason(v.reason)?,
-    };
-    // Customers may ask to return their own delivered goods.
-    let target = CommandTarget {
-        id: &id,
-        action: "returns",
-        customers_may: true,
-        created: true,
-    };
-    run_command(&state, &auth, key, version, target, body.canonical, command).await
 }
 
 pub async fn receive_return(
@@ -357,38 +197,6 @@ pub async fn receive_return(
         key,
         version,
         staff(&id, &action, false),
-        body.canonical,
-        command,
-    )
-    .await
-}
-
-pub async fn refund(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: JsonBody<RefundRequest>,
-) -> Result<Response, ApiError> {
-    staff_only(&auth)?;
-    let v = body.value;
-    let lines = match &v.lines {
-        Some(lines) if lines.is_empty() => return Err(ApiError::field("/lines", "omit lines or name at least one")),
-        Some(lines) => sku_lines(lines, state.limits.order.max_quantity)?,
-        None => Vec::new(),
-    };
-    let command = Command::Refund {
-        amount_minor: v.amount_minor,
-        lines,
-        reason: reason(v.reason)?,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        staff(&id, "refunds", true),
         body.canonical,
         command,
     )
