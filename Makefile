@@ -1,5 +1,5 @@
 # Entry points; the logic lives in scripts/ so CI and people run the same thing.
-.PHONY: run test lint fmt openapi image
+.PHONY: run test lint fmt openapi image rehearse check-pipeline
 
 run:
 	cargo run
@@ -18,6 +18,13 @@ fmt:
 
 image:
 	scripts/build-image.sh
+
+# Zero-downtime rolling update and both canary verdicts, on the local Docker engine (about 2 minutes).
+rehearse:
+	scripts/rehearse.sh
+
+check-pipeline:
+	scripts/check-pipeline.sh
 
 openapi:
 	UPDATE_OPENAPI=1 cargo test --test openapi
