@@ -318,8 +318,8 @@ def migration(r):
 
 
 def settings():
-    """Every setting name in src/config.rs, and which of them are secrets (Option<SecretString>)."""
-    source = open(os.path.join(REPO, "src/config.rs")).read()
+    """Every setting name in src/config/mod.rs, and which of them are secrets (Option<SecretString>)."""
+    source = open(os.path.join(REPO, "src/config/mod.rs")).read()
     block = re.search(r"const FIELDS: &\[&str\] = &\[(.*?)\];", source, re.S).group(1)
     return re.findall(r'"(\w+)"', block), set(re.findall(r"pub (\w+): Option<SecretString>", source))
 
