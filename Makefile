@@ -1,5 +1,5 @@
 # Entry points; the logic lives in scripts/ so CI and people run the same thing.
-.PHONY: run test lint fmt openapi image rehearse check-pipeline
+.PHONY: run test lint fmt openapi image rehearse check-pipeline bench bench-quick
 
 run:
 	cargo run
@@ -25,6 +25,13 @@ rehearse:
 
 check-pipeline:
 	scripts/check-pipeline.sh
+
+# Orderly against pgbench on the same statements (not part of the tests): results in bench/RESULTS.md.
+bench:
+	python3 bench/bench.py full
+
+bench-quick:
+	python3 bench/bench.py quick
 
 openapi:
 	UPDATE_OPENAPI=1 cargo test --test openapi

@@ -44,6 +44,35 @@ pub(crate) trait UnitOfWork: Send {
     async fn save_order(&mut self, order: &Order) -> Result<(), StoreError>;
     async fn append_event(&mut self, event: &OrderEvent) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    // Batched steps of `place_order`. The defaults are the primitive steps one by one; an adapter may override
+    // them to save round trips, with the same effects and the same errors.
+
+    /// The products of `skus`, and, if the adapter locked them in the same step, the stock rows of `skus` as
+    /// `lock_stock` returns them (`None`: `lock_stock` is called after pricing).
+    async fn products_for_order(
+        &mut self,
+        skus: &[Sku],
+    ) -> Result<(Vec<Product>, Option<Vec<(Sku, StockLevel)>>), StoreError> {
+        Ok((self.products(skus).await?, None))
+    }
+    /// `write_stock` then `next_order_seq`.
+    async fn reserve_and_number(&mut self, levels: &[(Sku, StockLevel)], store: &StoreCode) -> Result<i64, StoreError> {
+        self.write_stock(levels).await?;
+        self.next_order_seq(store).await
+    }
+    /// `insert_order`, `append_event`, then `save_response`.
+    async fn insert_placed(
+        &mut self,
+        order: &Order,
+        event: &OrderEvent,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.insert_order(order).await?;
+        self.append_event(event).await?;
+        self.save_response(key, response).await
+    }
 }
 
 /// Claims the key; `Some(response)` when this is a retry of a finished request.
@@ -72,7 +101,7 @@ pub(crate) async fn place_order(
     let skus: Vec<Sku> = wanted.iter().map(|(s, _)| s.clone()).collect();
 
     // Price first, from the catalog as it is now: a bad SKU fails before any stock row is locked.
-    let products = uow.products(&skus).await?;
+    let (products, prelocked) = uow.products_for_order(&skus).await?;
     let mut catalog = Vec::with_capacity(products.len());
     for product in &products {
         match product.entry_for(request.currency) {
@@ -91,7 +120,11 @@ pub(crate) async fn place_order(
         &catalog,
     )?;
 
-    let locked: BTreeMap<Sku, StockLevel> = uow.lock_stock(&skus).await?.into_iter().collect();
+    let locked = match prelocked {
+        Some(locked) => locked,
+        None => uow.lock_stock(&skus).await?,
+    };
+    let locked: BTreeMap<Sku, StockLevel> = locked.into_iter().collect();
     let mut reserved = Vec::with_capacity(wanted.len());
     for (sku, quantity) in wanted {
         let level = locked.get(&sku).copied().unwrap_or(StockLevel::empty());
@@ -100,9 +133,7 @@ pub(crate) async fn place_order(
             Err(source) => return Err(StoreError::Stock { sku, source }),
         }
     }
-    uow.write_stock(&reserved).await?;
-
-    let seq = uow.next_order_seq(cmd.store).await?;
+    let seq = uow.reserve_and_number(&reserved, cmd.store).await?;
     let (order, event) = Order::place(
         request,
         cmd.store.order_number(seq),
@@ -111,10 +142,8 @@ pub(crate) async fn place_order(
         cmd.actor,
         now,
     );
-    uow.insert_order(&order).await?;
-    uow.append_event(&event).await?;
     let response = (cmd.render)(&order);
-    uow.save_response(cmd.idempotency, &response).await?;
+    uow.insert_placed(&order, &event, cmd.idempotency, &response).await?;
     uow.commit().await?;
     Ok(Executed::Fresh(Box::new(order), response, Vec::new()))
 }

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Orderly against PostgreSQL's own limit, side by side in one run (issue 8).
+
+    python3 bench/bench.py [full|quick]      (make bench / make bench-quick)
+
+1. starts a throwaway PostgreSQL (bench/pg.sh, fixed configuration), migrates, loads 1,000 SKUs and 100,000 orders
+   (bench/load.sql);
+2./4. per endpoint (create, get, list): pgbench with the statements Orderly issues (bench/pgbench/*.sql, prepared,
+   as many connections as Orderly's pool), closed loop; Orderly under wrk (bench/wrk/*.lua), closed loop; then both
+   at a fixed rate of half of Orderly's peak for that endpoint (pgbench -R; wrk paced by bench/wrk/common.lua), with
+   latency measured from the scheduled start (no coordinated omission on either side);
+5. RSS of Orderly at idle and its peak under load, start-to-ready time (median of 5 starts), image size;
+6. appends to bench/RESULTS.md and prints the BENCH line (medians over the rounds).
+
+Environment: ORDERLY_BIN (default: cargo build --release, target/release/orderly), ORDERLY_DB_MAX_CONNECTIONS
+(pool size, default 10 as in Orderly's config), BENCH_PG_PORT (55450), BENCH_API_PORT (38471), BENCH_ROUNDS.
+"""
+import os, platform, re, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
+
+MODE = sys.argv[1] if len(sys.argv) > 1 else "full"
+DUR, ROUNDS, WARM = {"full": (20, 3, 3), "quick": (6, 1, 2)}[MODE]
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", ROUNDS))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+POOL = int(os.environ.get("ORDERLY_DB_MAX_CONNECTIONS", "10"))
+PG_PORT = os.environ.get("BENCH_PG_PORT", "55450")
+API_PORT = int(os.environ.get("BENCH_API_PORT", "38471"))
+DB = f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres"
+API = f"http://127.0.0.1:{API_PORT}"
+PACED_CONNS = 16
+# BENCH_PGBENCH_CREATE=create-before compares a binary from before the batching with its own 12-round-trip transaction.
+PGB = {"create": os.environ.get("BENCH_PGBENCH_CREATE", "create")}  # wrk -t16 -c16 in fixed-rate mode: one paced connection per thread
+ENV = dict(os.environ, ORDERLY_DATABASE_URL=DB, ORDERLY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef",
+           ORDERLY_LISTEN=f"127.0.0.1:{API_PORT}", ORDERLY_ADMIN_LISTEN=f"127.0.0.1:{API_PORT + 1}",
+           ORDERLY_MIGRATE_ON_START="false", ORDERLY_DB_MAX_CONNECTIONS=str(POOL), BENCH_DIR=BENCH)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, text=True, capture_output=True, cwd=ROOT,
+                          env=kw.pop("env", ENV), **kw).stdout
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def binary():
+    if os.environ.get("ORDERLY_BIN"):
+        return os.environ["ORDERLY_BIN"]
+    log("cargo build --release")
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], check=True, cwd=ROOT)
+    return os.path.join(ROOT, "target/release/orderly")
+
+
+def rss_kb(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(rf"{field}:\s+(\d+)", f.read()).group(1))
+
+
+def ready(timeout=0.2):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT + 1}/readyz", timeout=timeout) as r:
+            return r.status == 200
+    except Exception:
+        return False
+
+
+def start_orderly(bin_):
+    t0 = time.monotonic()
+    p = subprocess.Popen([bin_, "serve"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not ready():
+        if p.poll() is not None or time.monotonic() - t0 > 30:
+            raise SystemExit("orderly did not become ready")
+        time.sleep(0.001)
+    return p, (time.monotonic() - t0) * 1000
+
+
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+
+
+def pgbench(script, rate=None):
+    cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(POOL), "-j", "2", "-T", str(DUR), "-f", f"bench/pgbench/{PGB.get(script, script)}.sql"]
+    logdir = tempfile.mkdtemp(prefix="bench-pgb-")
+    if rate:
+        cmd += ["-R", f"{rate:.1f}", "--log", "--log-prefix", f"{logdir}/tx"]
+    out = sh(cmd + [DB])
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    failed = int(re.search(r"number of failed transactions: (\d+)", out).group(1))
+    res = {"rps": tps, "bad": failed}
+    if rate:  # per-transaction log: column 3 is the latency in us, from the scheduled start under -R
+        lats = sorted(int(line.split()[2]) / 1000 for fn in os.listdir(logdir) for line in open(f"{logdir}/{fn}"))
+        res.update(p50=pct(lats, 0.50), p99=pct(lats, 0.99), p999=pct(lats, 0.999))
+    shutil.rmtree(logdir)
+    return res
+
+
+def pct(xs, p):
+    return xs[max(0, int(len(xs) * p + 0.999999) - 1)]
+
+
+def wrk(script, token, rate=None, dur=DUR):
+    env = dict(ENV, BENCH_TOKEN=token, BENCH_NONCE=str(time.time_ns() % 10**9))
+    if rate:
+        env.update(BENCH_RATE=f"{rate:.1f}", BENCH_CONNS=str(PACED_CONNS))
+        shape = ["-t", str(PACED_CONNS), "-c", str(PACED_CONNS)]
+    else:
+        shape = ["-t", "2", "-c", str(POOL * 4)]
+    out = sh(["wrk", *shape, "-d", f"{dur}s", "--timeout", "10s", "-s", f"bench/wrk/{script}.lua", API], env=env)
+    m = dict(re.findall(r"(\w+)=([\d.]+)", out.split("WRK", 1)[1]))
+    return {"rps": float(m["rps"]), "p50": float(m["p50_ms"]), "p99": float(m["p99_ms"]), "p999": float(m["p999_ms"]),
+            "bad": int(m["bad_status"]) + int(m["socket_errors"])}
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.on = pid, 0, False
+
+    def run(self):
+        while True:
+            if self.on:
+                self.peak = max(self.peak, rss_kb(self.pid))
+            time.sleep(0.2)
+
+
+def main():
+    bin_ = binary()
+    log(f"PostgreSQL on {PG_PORT}, load")
+    sh(["bench/pg.sh", "start"], env=dict(ENV, BENCH_PG_PORT=PG_PORT))
+    try:
+        sh([bin_, "migrate"])
+        sh(["psql", "-q", DB, "-f", "bench/load.sql"])
+        sh(["psql", "-q", DB, "-c", "CHECKPOINT"])
+        token = sh([bin_, "token", "--sub", "ops-1", "--scope", "orders:read orders:write catalog:write stock:write"]).split()[-1]
+        ready_ms = []
+        for _ in range(5):
+            p, ms = start_orderly(bin_)
+            ready_ms.append(ms)
+            stop(p)
+        p, _ = start_orderly(bin_)
+        time.sleep(1)
+        idle_mb = rss_kb(p.pid) / 1024
+        sampler = RssSampler(p.pid)
+        sampler.start()
+        rows = []
+        try:
+            for rnd in range(1, ROUNDS + 1):
+                for ep in ("create", "get", "list"):
+                    log(f"round {rnd}: {ep}")
+                    pg_peak = pgbench(ep)
+                    wrk(ep, token, dur=WARM)  # warm: pool connections, statement caches
+                    sampler.on = True
+                    o_peak = wrk(ep, token)
+                    half = o_peak["rps"] / 2
+                    o_paced = wrk(ep, token, rate=half)
+                    sampler.on = False
+                    pg_paced = pgbench(ep, rate=half)
+                    rows.append({"round": rnd, "ep": ep, "pg": pg_peak, "o": o_peak, "half": half, "pgp": pg_paced, "op": o_paced})
+        finally:
+            rss_hwm = rss_kb(p.pid, "VmHWM") / 1024
+            stop(p)
+    finally:
+        sh(["bench/pg.sh", "stop"], env=dict(ENV, BENCH_PG_PORT=PG_PORT))
+    report(rows, statistics.median(ready_ms), ready_ms, idle_mb, sampler.peak / 1024, rss_hwm)
+
+
+def report(rows, ready_med, ready_all, idle_mb, load_mb, hwm_mb):
+    def per(ep, f):
+        return [f(r) for r in rows if r["ep"] == ep]
+    ratio = {ep: per(ep, lambda r: r["o"]["rps"] / r["pg"]["rps"]) for ep in ("create", "get", "list")}
+    p99x = per("create", lambda r: r["op"]["p99"] / r["pgp"]["p99"])
+    med = statistics.median
+    try:
+        image = "%.1f MB" % (int(sh("docker image inspect orderly:dev --format '{{.Size}}'")) / 1e6)
+    except Exception:
+        image = "n/a (no orderly:dev image)"
+    bench = ("BENCH create_tps=%.0f pgbench_create_tps=%.0f create_ratio=%.2f get_ratio=%.2f list_ratio=%.2f "
+             "p99_ms=%.1f rss_mb=%.1f ready_ms=%.0f") % (
+        med(per("create", lambda r: r["o"]["rps"])), med(per("create", lambda r: r["pg"]["rps"])),
+        med(ratio["create"]), med(ratio["get"]), med(ratio["list"]), med(per("create", lambda r: r["op"]["p99"])),
+        load_mb, ready_med)
+    commit = sh("git rev-parse --short HEAD").strip() + (" (dirty)" if sh("git status --porcelain -- src Cargo.lock").strip() else "")
+    cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1)
+    mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) / 2**20
+    lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python3 bench/bench.py {MODE}`\n",
+             f"- machine: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, Linux {platform.release()}, shared with other jobs",
+             f"- commit: {commit}; binary: {os.environ.get('ORDERLY_BIN', 'target/release/orderly (built now)')}; "
+             f"pgbench create script: {PGB['create']}.sql; pool/pgbench connections: {POOL}; {ROUNDS} round(s) of {DUR} s per phase; "
+             f"peak: wrk -t2 -c{POOL * 4}, pgbench -c{POOL} -j2 -M prepared; fixed rate: wrk -t{PACED_CONNS} -c{PACED_CONNS} paced, pgbench -R",
+             f"- {bench}",
+             f"- ratios per round: create {fmt(ratio['create'])}, get {fmt(ratio['get'])}, list {fmt(ratio['list'])}; "
+             f"create p99 at half peak, Orderly/pgbench: {fmt(p99x)}",
+             f"- RSS idle {idle_mb:.1f} MB, peak under load {load_mb:.1f} MB (VmHWM {hwm_mb:.1f} MB); "
+             f"ready after start: {', '.join('%.0f' % x for x in ready_all)} ms; image orderly:dev {image}\n",
+             "| round | endpoint | pgbench req/s | Orderly req/s | ratio | rate (half peak) | pgbench p50/p99 ms | Orderly p50/p99 ms | errors pg/O |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append("| %d | %s | %.0f | %.0f | %.2f | %.0f | %.1f / %.1f | %.1f / %.1f | %d / %d |" % (
+            r["round"], r["ep"], r["pg"]["rps"], r["o"]["rps"], r["o"]["rps"] / r["pg"]["rps"], r["half"],
+            r["pgp"]["p50"], r["pgp"]["p99"], r["op"]["p50"], r["op"]["p99"],
+            r["pg"]["bad"] + r["pgp"]["bad"], r["o"]["bad"] + r["op"]["bad"]))
+    with open(os.path.join(BENCH, "RESULTS.md"), "a") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines[1:]), file=sys.stderr)
+    print(bench)
+
+
+def fmt(xs):
+    return " / ".join("%.2f" % x for x in xs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+-- Shared by the wrk scripts. BENCH_RATE (requests/s in total, 0 or unset = closed loop) paces each connection on
+-- a fixed schedule (wrk -t N -c N: one connection per thread); the latency of a paced request is measured from the
+-- time it was scheduled, not from when it was sent, so a stall counts against the server (as in wrk2 / pgbench -R).
+local ffi = require("ffi")
+ffi.cdef [[ typedef struct { long tv_sec; long tv_nsec; } bench_ts; int clock_gettime(int, bench_ts *); ]]
+local ts = ffi.new("bench_ts")
+local function now_us()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
+end
+
+token = os.getenv("BENCH_TOKEN")
+nonce = os.getenv("BENCH_NONCE") or "0"
+local rate = tonumber(os.getenv("BENCH_RATE") or "0")
+local threads, counter = {}, 0
+tid, bad, lats, n_lat = 0, 0, {}, 0
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+
+function init(args)
+  math.randomseed(tid * 7919 + tonumber(nonce) % 100000)
+end
+
+local scheduled = nil
+if rate > 0 then
+  local interval, next_at
+  function delay()
+    local now = now_us()
+    if not next_at then
+      interval = 1e6 * tonumber(os.getenv("BENCH_CONNS") or "1") / rate
+      next_at = now + interval * (tid % 97) / 97
+    end
+    scheduled = next_at
+    next_at = next_at + interval
+    local wait = scheduled - now
+    if wait < 0 then return 0 end
+    return math.floor(wait / 1000)
+  end
+end
+
+function response(status, headers, body)
+  if status >= 300 then bad = bad + 1 end
+  if scheduled then
+    n_lat = n_lat + 1
+    lats[n_lat] = now_us() - scheduled
+  end
+end
+
+function next_counter()
+  counter = counter + 1
+  return counter
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  local status_bad = 0
+  local all = {}
+  for _, t in ipairs(threads) do
+    status_bad = status_bad + (t:get("bad") or 0)
+    for _, v in ipairs(t:get("lats") or {}) do all[#all + 1] = v end
+  end
+  local rps = summary.requests / (summary.duration / 1e6)
+  local p50, p99, p999
+  if #all > 0 then
+    table.sort(all)
+    local q = function(p) return all[math.max(1, math.ceil(#all * p))] / 1000 end
+    p50, p99, p999 = q(0.5), q(0.99), q(0.999)
+  else
+    p50, p99, p999 = latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000
+  end
+  io.write(string.format("WRK rps=%.1f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f requests=%d bad_status=%d socket_errors=%d\n",
+    rps, p50, p99, p999, summary.requests, status_bad, errors))
+end

@@ -1,0 +1,128 @@
+//! The statement that writes a placed order in one round trip: the order, its lines (as `unnest` arrays), its
+//! event and the stored idempotent response, as one statement of CTEs.
+
+use sqlx::PgConnection;
+
+use crate::domain::events::OrderEvent;
+use crate::domain::order::Order;
+use crate::store::rows::headers_to_json;
+use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
+
+/// One round trip instead of four: the order, its lines, its event and the stored response, as one statement
+/// (foreign keys are checked at its end, when the order row exists).
+pub(super) async fn insert_placed(
+    conn: &mut PgConnection,
+    o: &Order,
+    e: &OrderEvent,
+    key: &IdempotencyKey,
+    response: &StoredResponse,
+) -> Result<(), StoreError> {
+    let lines = LineArrays::of(o)?;
+    sqlx::query(
+        "WITH o AS (INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
+           payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
+           shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+           $20::jsonb)), \
+         l AS (INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
+           tax_class, subtotal_minor, tax_minor, total_minor) \
+           SELECT $1, * FROM unnest($21::int4[], $22::text[], $23::text[], $24::text[], $25::int4[], $26::int8[], \
+           $27::text[], $28::int8[], $29::int8[], $30::int8[])), \
+         e AS (INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
+           VALUES ($31, $32, $33, $34, $35::jsonb, $36, $37)) \
+         UPDATE idempotency_keys SET status_code = $40, response_headers = $41, response_body = $42 \
+         WHERE principal = $38 AND key = $39",
+    )
+    .bind(o.id)
+    .bind(&o.number)
+    .bind(o.store.as_str())
+    .bind(o.customer_id.as_ref().map(|c| c.as_str()))
+    .bind(o.currency.code())
+    .bind(o.payment_method.as_str())
+    .bind(o.status.order.to_string())
+    .bind(o.status.payment.to_string())
+    .bind(o.status.fulfilment.to_string())
+    .bind(serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?)
+    .bind(i32::try_from(o.vat_rate.get()).map_err(StoreError::internal)?)
+    .bind(o.totals.subtotal.amount_minor())
+    .bind(o.totals.tax.amount_minor())
+    .bind(o.totals.shipping.amount_minor())
+    .bind(o.shipping_tax.amount_minor())
+    .bind(o.totals.grand_total.amount_minor())
+    .bind(o.version)
+    .bind(o.created_at)
+    .bind(o.updated_at)
+    .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
+    .bind(&lines.line_no)
+    .bind(&lines.sku)
+    .bind(&lines.name_en)
+    .bind(&lines.name_ar)
+    .bind(&lines.qty)
+    .bind(&lines.price)
+    .bind(&lines.class)
+    .bind(&lines.sub)
+    .bind(&lines.tax)
+    .bind(&lines.total)
+    .bind(e.id)
+    .bind(e.order_id)
+    .bind(e.sequence)
+    .bind(e.kind())
+    .bind(e.change.data().to_string())
+    .bind(&e.actor)
+    .bind(e.occurred_at)
+    .bind(&key.principal)
+    .bind(&key.key)
+    .bind(i32::from(response.status))
+    .bind(headers_to_json(&response.headers))
+    .bind(&response.body)
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// The lines of an order as one array per column, for `unnest`.
+struct LineArrays<'a> {
+    line_no: Vec<i32>,
+    sku: Vec<&'a str>,
+    name_en: Vec<&'a str>,
+    name_ar: Vec<&'a str>,
+    qty: Vec<i32>,
+    price: Vec<i64>,
+    class: Vec<&'a str>,
+    sub: Vec<i64>,
+    tax: Vec<i64>,
+    total: Vec<i64>,
+}
+
+impl<'a> LineArrays<'a> {
+    fn of(o: &'a Order) -> Result<Self, StoreError> {
+        let n = o.lines.len();
+        let mut a = LineArrays {
+            line_no: Vec::with_capacity(n),
+            sku: Vec::with_capacity(n),
+            name_en: Vec::with_capacity(n),
+            name_ar: Vec::with_capacity(n),
+            qty: Vec::with_capacity(n),
+            price: Vec::with_capacity(n),
+            class: Vec::with_capacity(n),
+            sub: Vec::with_capacity(n),
+            tax: Vec::with_capacity(n),
+            total: Vec::with_capacity(n),
+        };
+        for (i, l) in o.lines.iter().enumerate() {
+            a.line_no.push(i32::try_from(i + 1).map_err(StoreError::internal)?);
+            a.sku.push(l.sku.as_str());
+            a.name_en.push(l.name_en.as_str());
+            a.name_ar.push(l.name_ar.as_str());
+            a.qty
+                .push(i32::try_from(l.quantity.get()).map_err(StoreError::internal)?);
+            a.price.push(l.unit_price.amount_minor());
+            a.class.push(l.tax_class.as_str());
+            a.sub.push(l.subtotal.amount_minor());
+            a.tax.push(l.tax.amount_minor());
+            a.total.push(l.total.amount_minor());
+        }
+        Ok(a)
+    }
+}
