@@ -10,6 +10,8 @@ mod effects;
 mod progress;
 mod refund;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
