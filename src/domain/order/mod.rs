@@ -8,9 +8,9 @@ mod apply;
 mod decide;
 mod effects;
 mod progress;
-mod refund;
 #[cfg(test)]
 mod proptests;
+mod refund;
 #[cfg(test)]
 mod tests;
 

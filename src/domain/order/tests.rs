@@ -459,4 +459,3 @@ fn shipping_more_than_ordered_names_the_line() {
         })
     ));
 }
-
