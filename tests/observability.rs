@@ -186,3 +186,26 @@ fn request_logs_carry_ids_and_never_tokens_addresses_or_phones() {
     }
     assert!(logs.contains(r#""message":"stopped""#), "a shutdown line is logged");
 }
+
+#[tokio::test]
+async fn readiness_trusts_recent_successes_and_pings_only_when_quiet() {
+    use orderly::store::Store;
+    use orderly::store::instrumented::Instrumented;
+    use std::time::Duration;
+    let (inner, _db) = common::fresh_store(Backend::Sqlite).await.unwrap();
+    let store = Instrumented::new(inner, std::sync::Arc::new(orderly::telemetry::Metrics::new()));
+    assert!(
+        !store.answered_within(Duration::from_secs(60)),
+        "nothing has answered yet"
+    );
+    store
+        .get_stock(&orderly::domain::values::Sku::parse("ANY").unwrap())
+        .await
+        .unwrap();
+    assert!(store.answered_within(Duration::from_secs(5)));
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert!(
+        !store.answered_within(Duration::from_millis(10)),
+        "an old success no longer counts"
+    );
+}

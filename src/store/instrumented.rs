@@ -3,7 +3,8 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -22,17 +23,35 @@ use crate::telemetry::Metrics;
 pub struct Instrumented {
     inner: Arc<dyn Store>,
     metrics: Arc<Metrics>,
+    /// When an operation last succeeded, in milliseconds since `epoch` (0: never).
+    last_ok: AtomicU64,
+    epoch: Instant,
 }
 
 impl Instrumented {
     pub fn new(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
-        Instrumented { inner, metrics }
+        Instrumented {
+            inner,
+            metrics,
+            last_ok: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
     }
 
-    async fn timed<T>(&self, operation: &'static str, work: impl Future<Output = T>) -> T {
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        work: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         let started = Instant::now();
         let out = work.await;
         self.metrics.observe_db(operation, started.elapsed().as_secs_f64());
+        if out.is_ok() {
+            let now = u64::try_from(self.epoch.elapsed().as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            self.last_ok.store(now, Ordering::Relaxed);
+        }
         out
     }
 }
@@ -45,6 +64,11 @@ impl Store for Instrumented {
 
     fn pool_state(&self) -> PoolState {
         self.inner.pool_state()
+    }
+
+    fn answered_within(&self, window: Duration) -> bool {
+        let last = self.last_ok.load(Ordering::Relaxed);
+        last != 0 && self.epoch.elapsed().saturating_sub(Duration::from_millis(last)) <= window
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

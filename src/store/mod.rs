@@ -158,6 +158,11 @@ pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     /// Connections of the pool(s) right now.
     fn pool_state(&self) -> PoolState;
+    /// Whether some operation succeeded within `window`: under load readiness trusts this instead of queueing a
+    /// ping behind the requests (a saturated pool is busy, not down). Only the timing decorator tracks it.
+    fn answered_within(&self, _window: std::time::Duration) -> bool {
+        false
+    }
     async fn ping(&self) -> Result<(), StoreError>;
     /// Whether every embedded migration has been applied.
     async fn schema_is_current(&self) -> Result<bool, StoreError>;
