@@ -12,6 +12,8 @@ mod progress;
 mod proptests;
 mod refund;
 #[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
