@@ -32,12 +32,9 @@ pub(crate) trait UnitOfWork: Send {
     /// Inserts the key, waiting for a concurrent holder to finish; returns what a finished holder stored.
     async fn claim_key(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError>;
     async fn save_response(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError>;
-    async fn products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError>;
     /// Locks the stock rows of `skus` (sorted) for the rest of the transaction. Missing rows are left out.
     async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError>;
     async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError>;
-    async fn next_order_seq(&mut self, store: &StoreCode) -> Result<i64, StoreError>;
-    async fn insert_order(&mut self, order: &Order) -> Result<(), StoreError>;
     /// Loads an order and locks it against concurrent changes.
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError>;
     /// Saves the mutable part of an order: statuses, version, updated_at.
@@ -45,34 +42,24 @@ pub(crate) trait UnitOfWork: Send {
     async fn append_event(&mut self, event: &OrderEvent) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
-    // Batched steps of `place_order`. The defaults are the primitive steps one by one; an adapter may override
-    // them to save round trips, with the same effects and the same errors.
+    // The steps of placing an order, each as few round trips as the adapter can make it.
 
     /// The products of `skus`, and, if the adapter locked them in the same step, the stock rows of `skus` as
     /// `lock_stock` returns them (`None`: `lock_stock` is called after pricing).
     async fn products_for_order(
         &mut self,
         skus: &[Sku],
-    ) -> Result<(Vec<Product>, Option<Vec<(Sku, StockLevel)>>), StoreError> {
-        Ok((self.products(skus).await?, None))
-    }
-    /// `write_stock` then `next_order_seq`.
-    async fn reserve_and_number(&mut self, levels: &[(Sku, StockLevel)], store: &StoreCode) -> Result<i64, StoreError> {
-        self.write_stock(levels).await?;
-        self.next_order_seq(store).await
-    }
-    /// `insert_order`, `append_event`, then `save_response`.
+    ) -> Result<(Vec<Product>, Option<Vec<(Sku, StockLevel)>>), StoreError>;
+    /// Writes the reserved stock levels and takes the store's next order number.
+    async fn reserve_and_number(&mut self, levels: &[(Sku, StockLevel)], store: &StoreCode) -> Result<i64, StoreError>;
+    /// Inserts the order with its lines and first event, and stores the idempotent response.
     async fn insert_placed(
         &mut self,
         order: &Order,
         event: &OrderEvent,
         key: &IdempotencyKey,
         response: &StoredResponse,
-    ) -> Result<(), StoreError> {
-        self.insert_order(order).await?;
-        self.append_event(event).await?;
-        self.save_response(key, response).await
-    }
+    ) -> Result<(), StoreError>;
 }
 
 /// Claims the key; `Some(response)` when this is a retry of a finished request.

@@ -6,7 +6,7 @@ use sqlx::{Row, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, order_row, stock_level};
+use super::{LINE_COLUMNS, ORDER_COLUMNS, line_row, order_row, stock_level};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
@@ -122,10 +122,6 @@ impl UnitOfWork for PgUnitOfWork {
         Ok(())
     }
 
-    async fn products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
-        load_products(&mut self.tx, &sku_strings(skus)).await
-    }
-
     async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
         let found = sqlx::query("SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
             .bind(sku_strings(skus))
@@ -155,95 +151,6 @@ impl UnitOfWork for PgUnitOfWork {
         .execute(&mut *self.tx)
         .await
         .map_err(contention_error)?;
-        Ok(())
-    }
-
-    async fn next_order_seq(&mut self, _store: &StoreCode) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT nextval('order_number_seq')")
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(db_error)
-    }
-
-    async fn insert_order(&mut self, o: &Order) -> Result<(), StoreError> {
-        let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
-        sqlx::query(
-            "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
-             payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-             shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::jsonb)",
-        )
-        .bind(o.id)
-        .bind(&o.number)
-        .bind(o.store.as_str())
-        .bind(o.customer_id.as_ref().map(|c| c.as_str()))
-        .bind(o.currency.code())
-        .bind(o.payment_method.as_str())
-        .bind(o.status.order.to_string())
-        .bind(o.status.payment.to_string())
-        .bind(o.status.fulfilment.to_string())
-        .bind(ship_to)
-        .bind(i32::try_from(o.vat_rate.get()).map_err(StoreError::internal)?)
-        .bind(o.totals.subtotal.amount_minor())
-        .bind(o.totals.tax.amount_minor())
-        .bind(o.totals.shipping.amount_minor())
-        .bind(o.shipping_tax.amount_minor())
-        .bind(o.totals.grand_total.amount_minor())
-        .bind(o.version)
-        .bind(o.created_at)
-        .bind(o.updated_at)
-        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-
-        let n = o.lines.len();
-        let (mut line_no, mut sku, mut name_en, mut name_ar) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        let (mut qty, mut price, mut class, mut sub, mut tax, mut total) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for (i, l) in o.lines.iter().enumerate() {
-            line_no.push(i32::try_from(i + 1).map_err(StoreError::internal)?);
-            sku.push(l.sku.as_str());
-            name_en.push(l.name_en.as_str());
-            name_ar.push(l.name_ar.as_str());
-            qty.push(i32::try_from(l.quantity.get()).map_err(StoreError::internal)?);
-            price.push(l.unit_price.amount_minor());
-            class.push(l.tax_class.as_str());
-            sub.push(l.subtotal.amount_minor());
-            tax.push(l.tax.amount_minor());
-            total.push(l.total.amount_minor());
-        }
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
-             tax_class, subtotal_minor, tax_minor, total_minor) \
-             SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int8[], \
-             $8::text[], $9::int8[], $10::int8[], $11::int8[])",
-        )
-        .bind(o.id)
-        .bind(&line_no)
-        .bind(&sku)
-        .bind(&name_en)
-        .bind(&name_ar)
-        .bind(&qty)
-        .bind(&price)
-        .bind(&class)
-        .bind(&sub)
-        .bind(&tax)
-        .bind(&total)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
         Ok(())
     }
 

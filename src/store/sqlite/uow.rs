@@ -21,6 +21,71 @@ pub(super) struct SqliteUnitOfWork {
 }
 
 impl SqliteUnitOfWork {
+    async fn next_order_seq(&mut self, store: &StoreCode) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO order_number_counters (store, last) VALUES (?, 1) \
+             ON CONFLICT (store) DO UPDATE SET last = last + 1 RETURNING last",
+        )
+        .bind(store.as_str())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn insert_order(&mut self, o: &Order) -> Result<(), StoreError> {
+        let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
+        sqlx::query(
+            "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
+             payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
+             shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(o.id.to_string())
+        .bind(&o.number)
+        .bind(o.store.as_str())
+        .bind(o.customer_id.as_ref().map(|c| c.as_str()))
+        .bind(o.currency.code())
+        .bind(o.payment_method.as_str())
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(ship_to)
+        .bind(i64::from(o.vat_rate.get()))
+        .bind(o.totals.subtotal.amount_minor())
+        .bind(o.totals.tax.amount_minor())
+        .bind(o.totals.shipping.amount_minor())
+        .bind(o.shipping_tax.amount_minor())
+        .bind(o.totals.grand_total.amount_minor())
+        .bind(o.version)
+        .bind(micros(o.created_at))
+        .bind(micros(o.updated_at))
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        for (i, l) in o.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
+                 tax_class, subtotal_minor, tax_minor, total_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(o.id.to_string())
+            .bind(i64::try_from(i + 1).map_err(StoreError::internal)?)
+            .bind(l.sku.as_str())
+            .bind(&l.name_en)
+            .bind(&l.name_ar)
+            .bind(l.quantity.as_i64())
+            .bind(l.unit_price.amount_minor())
+            .bind(l.tax_class.as_str())
+            .bind(l.subtotal.amount_minor())
+            .bind(l.tax.amount_minor())
+            .bind(l.total.amount_minor())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn begin(writer: &SqlitePool) -> Result<Self, StoreError> {
         Ok(SqliteUnitOfWork {
             // Waiting too long for the single writer is contention (503 busy), not an outage.
@@ -97,10 +162,6 @@ impl UnitOfWork for SqliteUnitOfWork {
         Ok(())
     }
 
-    async fn products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
-        load_products(&mut self.tx, skus).await
-    }
-
     async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
         // The write transaction already excludes every other writer; a plain read is a locked read here.
         let mut levels = Vec::with_capacity(skus.len());
@@ -128,71 +189,6 @@ impl UnitOfWork for SqliteUnitOfWork {
                 .execute(&mut *self.tx)
                 .await
                 .map_err(db_error)?;
-        }
-        Ok(())
-    }
-
-    async fn next_order_seq(&mut self, store: &StoreCode) -> Result<i64, StoreError> {
-        sqlx::query_scalar(
-            "INSERT INTO order_number_counters (store, last) VALUES (?, 1) \
-             ON CONFLICT (store) DO UPDATE SET last = last + 1 RETURNING last",
-        )
-        .bind(store.as_str())
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(db_error)
-    }
-
-    async fn insert_order(&mut self, o: &Order) -> Result<(), StoreError> {
-        let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
-        sqlx::query(
-            "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
-             payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-             shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(o.id.to_string())
-        .bind(&o.number)
-        .bind(o.store.as_str())
-        .bind(o.customer_id.as_ref().map(|c| c.as_str()))
-        .bind(o.currency.code())
-        .bind(o.payment_method.as_str())
-        .bind(o.status.order.to_string())
-        .bind(o.status.payment.to_string())
-        .bind(o.status.fulfilment.to_string())
-        .bind(ship_to)
-        .bind(i64::from(o.vat_rate.get()))
-        .bind(o.totals.subtotal.amount_minor())
-        .bind(o.totals.tax.amount_minor())
-        .bind(o.totals.shipping.amount_minor())
-        .bind(o.shipping_tax.amount_minor())
-        .bind(o.totals.grand_total.amount_minor())
-        .bind(o.version)
-        .bind(micros(o.created_at))
-        .bind(micros(o.updated_at))
-        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        for (i, l) in o.lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
-                 tax_class, subtotal_minor, tax_minor, total_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(o.id.to_string())
-            .bind(i64::try_from(i + 1).map_err(StoreError::internal)?)
-            .bind(l.sku.as_str())
-            .bind(&l.name_en)
-            .bind(&l.name_ar)
-            .bind(l.quantity.as_i64())
-            .bind(l.unit_price.amount_minor())
-            .bind(l.tax_class.as_str())
-            .bind(l.subtotal.amount_minor())
-            .bind(l.tax.amount_minor())
-            .bind(l.total.amount_minor())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
         }
         Ok(())
     }
@@ -249,6 +245,30 @@ impl UnitOfWork for SqliteUnitOfWork {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn products_for_order(
+        &mut self,
+        skus: &[Sku],
+    ) -> Result<(Vec<Product>, Option<Vec<(Sku, StockLevel)>>), StoreError> {
+        Ok((load_products(&mut self.tx, skus).await?, None))
+    }
+
+    async fn reserve_and_number(&mut self, levels: &[(Sku, StockLevel)], store: &StoreCode) -> Result<i64, StoreError> {
+        self.write_stock(levels).await?;
+        self.next_order_seq(store).await
+    }
+
+    async fn insert_placed(
+        &mut self,
+        order: &Order,
+        event: &OrderEvent,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.insert_order(order).await?;
+        self.append_event(event).await?;
+        self.save_response(key, response).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
