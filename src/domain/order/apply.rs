@@ -1,6 +1,8 @@
 //! `Order::apply`: folds one event into the order. No rule is checked here beyond the status tables (the
 //! commands in `decide` already checked them); a stream that breaks even those is corrupt.
 
+use uuid::Uuid;
+
 use super::progress::{Refund, Return, Shipment};
 use super::{Order, OrderError};
 use crate::domain::events::{Change, OrderEvent, SkuQuantity};
@@ -27,6 +29,28 @@ impl Order {
                 Ok((i, l.quantity.get(), l))
             })
             .collect()
+    }
+
+    /// Counts `lines` as returned and opens the return that will receive them.
+    fn open_return(
+        &mut self,
+        id: Uuid,
+        lines: &[SkuQuantity],
+        reason: &Option<String>,
+        to_origin: bool,
+    ) -> Result<(), OrderError> {
+        for (i, q, _) in self.units(lines)? {
+            self.progress.lines[i].returned += q;
+        }
+        self.progress.returns.push(Return {
+            id,
+            lines: lines.to_vec(),
+            reason: reason.clone(),
+            to_origin,
+            received_at: None,
+            restocked: false,
+        });
+        Ok(())
     }
 
     /// Applies `event`, which must be the next in sequence. Returns the status moves it made.
@@ -93,17 +117,7 @@ impl Order {
                 lines,
             } => {
                 moves.push(self.status.payment.advance(PaymentStatus::CodRefused)?);
-                for (i, q, _) in self.units(lines)? {
-                    self.progress.lines[i].returned += q;
-                }
-                self.progress.returns.push(Return {
-                    id: *return_id,
-                    lines: lines.clone(),
-                    reason: reason.clone(),
-                    to_origin: true,
-                    received_at: None,
-                    restocked: false,
-                });
+                self.open_return(*return_id, lines, reason, true)?;
                 moves.push(self.status.fulfilment.advance(FulfilmentStatus::Returned)?);
             }
             Change::Shipped {
@@ -152,17 +166,7 @@ impl Order {
                 lines,
                 reason,
             } => {
-                for (i, q, _) in self.units(lines)? {
-                    self.progress.lines[i].returned += q;
-                }
-                self.progress.returns.push(Return {
-                    id: *return_id,
-                    lines: lines.clone(),
-                    reason: reason.clone(),
-                    to_origin: false,
-                    received_at: None,
-                    restocked: false,
-                });
+                self.open_return(*return_id, lines, reason, false)?;
                 let target = if self.progress.returned_units() >= self.progress.shipped_units() {
                     FulfilmentStatus::Returned
                 } else {
