@@ -12,8 +12,15 @@
 5. RSS of Orderly at idle and its peak under load, start-to-ready time (median of 5 starts), image size;
 6. appends to bench/RESULTS.md and prints the BENCH line (medians over the rounds).
 
+Topology (BENCH_TOPOLOGY): `split` (default) gives PostgreSQL the first half of the CPUs and the client side the
+rest, in both measurements: pgbench there, or Orderly and wrk there. That is the shape of production, where the
+database has a machine of its own, and it makes "PostgreSQL's own limit" the limit of a fixed share of the machine,
+the same for both. `shared` lets everything float over all CPUs, so the load generator and the service compete with
+the database (the figures before 2026-11-28 06:00 were taken that way).
+
 Environment: ORDERLY_BIN (default: cargo build --release, target/release/orderly), ORDERLY_DB_MAX_CONNECTIONS
-(pool size, default 10 as in Orderly's config), BENCH_PG_PORT (55450), BENCH_API_PORT (38471), BENCH_ROUNDS.
+(pool size, default 10 as in Orderly's config), BENCH_PG_PORT (55450), BENCH_API_PORT (38471), BENCH_ROUNDS,
+BENCH_TOPOLOGY (split).
 """
 import os, platform, re, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -28,11 +35,23 @@ API_PORT = int(os.environ.get("BENCH_API_PORT", "38471"))
 DB = f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres"
 API = f"http://127.0.0.1:{API_PORT}"
 PACED_CONNS = 16
-# BENCH_PGBENCH_CREATE=create-before compares a binary from before the batching with its own 12-round-trip transaction.
-PGB = {"create": os.environ.get("BENCH_PGBENCH_CREATE", "create")}  # wrk -t16 -c16 in fixed-rate mode: one paced connection per thread
+TOPOLOGY = os.environ.get("BENCH_TOPOLOGY", "split")
+CPUS = sorted(os.sched_getaffinity(0))
+if TOPOLOGY == "split" and len(CPUS) >= 2:
+    DB_CPUS, APP_CPUS = CPUS[: len(CPUS) // 2], CPUS[len(CPUS) // 2:]
+else:
+    TOPOLOGY, DB_CPUS, APP_CPUS = "shared", CPUS, CPUS
+# The values Orderly binds as parameters in a create, passed to pgbench as variables (bench/pgbench/create.vars).
+CREATE_VARS = [f"-D{line.rstrip(chr(10))}" for line in open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+               "pgbench", "create.vars"), encoding="utf-8") if line.strip() and not line.startswith("#")]
 ENV = dict(os.environ, ORDERLY_DATABASE_URL=DB, ORDERLY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef",
            ORDERLY_LISTEN=f"127.0.0.1:{API_PORT}", ORDERLY_ADMIN_LISTEN=f"127.0.0.1:{API_PORT + 1}",
            ORDERLY_MIGRATE_ON_START="false", ORDERLY_DB_MAX_CONNECTIONS=str(POOL), BENCH_DIR=BENCH)
+
+
+def on(cpus, cmd):
+    """`cmd` pinned to `cpus` (children inherit the affinity: PostgreSQL's backends, wrk's threads)."""
+    return ["taskset", "-c", ",".join(map(str, cpus)), *cmd]
 
 
 def sh(cmd, **kw):
@@ -67,7 +86,9 @@ def ready(timeout=0.2):
 
 def start_orderly(bin_):
     t0 = time.monotonic()
-    p = subprocess.Popen([bin_, "serve"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Request logs (stdout) are discarded; anything on stderr (a panic) is kept.
+    with open(os.path.join(tempfile.gettempdir(), "bench-orderly.stderr"), "ab") as err:
+        p = subprocess.Popen(on(APP_CPUS, [bin_, "serve"]), env=ENV, stdout=subprocess.DEVNULL, stderr=err)
     while not ready():
         if p.poll() is not None or time.monotonic() - t0 > 30:
             raise SystemExit("orderly did not become ready")
@@ -84,7 +105,8 @@ def stop(p):
 
 
 def pgbench(script, rate=None):
-    cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(POOL), "-j", "2", "-T", str(DUR), "-f", f"bench/pgbench/{PGB.get(script, script)}.sql"]
+    cmd = on(APP_CPUS, ["pgbench", "-n", "-M", "prepared", "-c", str(POOL), "-j", "2", "-T", str(DUR),
+                        *(CREATE_VARS if script == "create" else []), "-f", f"bench/pgbench/{script}.sql"])
     logdir = tempfile.mkdtemp(prefix="bench-pgb-")
     if rate:
         cmd += ["-R", f"{rate:.1f}", "--log", "--log-prefix", f"{logdir}/tx"]
@@ -110,7 +132,7 @@ def wrk(script, token, rate=None, dur=DUR):
         shape = ["-t", str(PACED_CONNS), "-c", str(PACED_CONNS)]
     else:
         shape = ["-t", "2", "-c", str(POOL * 4)]
-    out = sh(["wrk", *shape, "-d", f"{dur}s", "--timeout", "10s", "-s", f"bench/wrk/{script}.lua", API], env=env)
+    out = sh(on(APP_CPUS, ["wrk", *shape, "-d", f"{dur}s", "--timeout", "10s", "-s", f"bench/wrk/{script}.lua", API]), env=env)
     m = dict(re.findall(r"(\w+)=([\d.]+)", out.split("WRK", 1)[1]))
     return {"rps": float(m["rps"]), "p50": float(m["p50_ms"]), "p99": float(m["p99_ms"]), "p999": float(m["p999_ms"]),
             "bad": int(m["bad_status"]) + int(m["socket_errors"])}
@@ -131,7 +153,7 @@ class RssSampler(threading.Thread):
 def main():
     bin_ = binary()
     log(f"PostgreSQL on {PG_PORT}, load")
-    sh(["bench/pg.sh", "start"], env=dict(ENV, BENCH_PG_PORT=PG_PORT))
+    sh(on(DB_CPUS, ["bench/pg.sh", "start"]), env=dict(ENV, BENCH_PG_PORT=PG_PORT))
     try:
         sh([bin_, "migrate"])
         sh(["psql", "-q", DB, "-f", "bench/load.sql"])
@@ -160,6 +182,9 @@ def main():
                     o_paced = wrk(ep, token, rate=half)
                     sampler.on = False
                     pg_paced = pgbench(ep, rate=half)
+                    if p.poll() is not None:
+                        raise SystemExit(f"orderly exited with {p.returncode} during {ep}; see "
+                                         f"{tempfile.gettempdir()}/bench-orderly.stderr")
                     rows.append({"round": rnd, "ep": ep, "pg": pg_peak, "o": o_peak, "half": half, "pgp": pg_paced, "op": o_paced})
         finally:
             rss_hwm = rss_kb(p.pid, "VmHWM") / 1024
@@ -190,7 +215,9 @@ def report(rows, ready_med, ready_all, idle_mb, load_mb, hwm_mb):
     lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python3 bench/bench.py {MODE}`\n",
              f"- machine: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, Linux {platform.release()}, shared with other jobs",
              f"- commit: {commit}; binary: {os.environ.get('ORDERLY_BIN', 'target/release/orderly (built now)')}; "
-             f"pgbench create script: {PGB['create']}.sql; pool/pgbench connections: {POOL}; {ROUNDS} round(s) of {DUR} s per phase; "
+             f"pool/pgbench connections: {POOL}; {ROUNDS} round(s) of {DUR} s per phase; "
+             f"topology: {TOPOLOGY} (PostgreSQL on CPU {','.join(map(str, DB_CPUS))}, pgbench or Orderly + wrk on CPU "
+             f"{','.join(map(str, APP_CPUS))}); "
              f"peak: wrk -t2 -c{POOL * 4}, pgbench -c{POOL} -j2 -M prepared; fixed rate: wrk -t{PACED_CONNS} -c{PACED_CONNS} paced, pgbench -R",
              f"- {bench}",
              f"- ratios per round: create {fmt(ratio['create'])}, get {fmt(ratio['get'])}, list {fmt(ratio['list'])}; "

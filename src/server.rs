@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use crate::auth::Verifier;
 use crate::config::Config;
 use crate::http::wire::OrderLimits;
-use crate::http::{self, AppState, Health, Limits};
+use crate::http::{self, AppState, Health, Limits, Services};
 use crate::store::Store;
 use crate::store::postgres::{PoolSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
@@ -28,6 +28,7 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Arc<dy
             let settings = PoolSettings {
                 max_connections: config.db_max_connections,
                 acquire_timeout: Config::ms(config.db_acquire_timeout_ms),
+                test_before_acquire: config.db_test_before_acquire,
                 lock_timeout: wait,
             };
             let store = PostgresStore::connect_lazy(url.expose_secret(), &settings).context("database_url")?;
@@ -66,7 +67,7 @@ impl Application {
             metrics.clone(),
         ));
         let verifier = Verifier::from_config(config).context("JWT key")?;
-        let state = AppState {
+        let state = AppState::new(Services {
             store,
             verifier: Arc::new(verifier),
             policy: Arc::new(config.pricing_policy()?),
@@ -82,7 +83,7 @@ impl Application {
             idempotency_ttl: time::Duration::seconds(i64::try_from(config.idempotency_ttl_secs).unwrap_or(86_400)),
             metrics,
             health: Arc::new(Health::default()),
-        };
+        });
         let api = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding API listener {}", config.listen))?;

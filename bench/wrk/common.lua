@@ -1,6 +1,6 @@
 -- Shared by the wrk scripts. BENCH_RATE (requests/s in total, 0 or unset = closed loop) paces each connection on
--- a fixed schedule (wrk -t N -c N: one connection per thread); the latency of a paced request is measured from the
--- time it was scheduled, not from when it was sent, so a stall counts against the server (as in wrk2 / pgbench -R).
+-- a fixed schedule (wrk -t N -c N: one connection per thread), as pgbench -R does; see below for how its latency is
+-- counted.
 local ffi = require("ffi")
 ffi.cdef [[ typedef struct { long tv_sec; long tv_nsec; } bench_ts; int clock_gettime(int, bench_ts *); ]]
 local ts = ffi.new("bench_ts")
@@ -8,7 +8,6 @@ local function now_us()
   ffi.C.clock_gettime(1, ts)
   return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
 end
-
 token = os.getenv("BENCH_TOKEN")
 nonce = os.getenv("BENCH_NONCE") or "0"
 local rate = tonumber(os.getenv("BENCH_RATE") or "0")
@@ -24,7 +23,16 @@ function init(args)
   math.randomseed(tid * 7919 + tonumber(nonce) % 100000)
 end
 
-local scheduled = nil
+-- Latency of a paced request: from its scheduled time if it left late because the previous response came late (the
+-- server's stall counts against the server: no coordinated omission), else from when it left (wrk's millisecond
+-- timer can fire early or late by up to a millisecond, which is the load generator's error, not the server's).
+-- Each script's request() passes its request through stamp(): wrk builds a request when it sends it.
+local scheduled, behind, sent = nil, false, nil
+function stamp(req)
+  sent = now_us()
+  return req
+end
+
 if rate > 0 then
   local interval, next_at
   function delay()
@@ -36,7 +44,8 @@ if rate > 0 then
     scheduled = next_at
     next_at = next_at + interval
     local wait = scheduled - now
-    if wait < 0 then return 0 end
+    behind = wait <= 0
+    if behind then return 0 end
     return math.floor(wait / 1000)
   end
 end
@@ -45,7 +54,7 @@ function response(status, headers, body)
   if status >= 300 then bad = bad + 1 end
   if scheduled then
     n_lat = n_lat + 1
-    lats[n_lat] = now_us() - scheduled
+    lats[n_lat] = now_us() - ((behind or not sent) and scheduled or sent)
   end
 end
 

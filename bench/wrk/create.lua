@@ -6,9 +6,9 @@ local tmpl = '{"customer_id":"new-%d","currency":"KWD","ship_to":{"name":"Ali","
 function request()
   local body = string.format(tmpl, math.random(0, 9999), math.random(1000, 1332), math.random(1333, 1665),
     math.random(1666, 1999))
-  return wrk.format("POST", "/v1/orders", {
+  return stamp(wrk.format("POST", "/v1/orders", {
     ["Authorization"] = "Bearer " .. token,
     ["Content-Type"] = "application/json",
     ["Idempotency-Key"] = string.format("w%s-%d-%d", nonce, tid, next_counter()),
-  }, body)
+  }, body))
 end

@@ -38,6 +38,8 @@ pub struct Config {
     pub sqlite_path: PathBuf,
     pub db_max_connections: u32,
     pub db_acquire_timeout_ms: u64,
+    /// Ping a pooled connection before handing it out (one extra round trip per request; off by default).
+    pub db_test_before_acquire: bool,
     /// Apply migrations when `serve` starts. Defaults to true on SQLite and in development.
     pub migrate_on_start: Option<bool>,
     /// How long a duplicate request waits for the first one with its Idempotency-Key.
@@ -89,6 +91,7 @@ impl Default for Config {
             sqlite_path: PathBuf::from("orderly.db"),
             db_max_connections: 10,
             db_acquire_timeout_ms: 2_000,
+            db_test_before_acquire: false,
             migrate_on_start: None,
             idempotency_wait_ms: 5_000,
             idempotency_ttl_secs: 24 * 3600,
@@ -270,6 +273,7 @@ impl Config {
             "sqlite_path": self.sqlite_path,
             "db_max_connections": self.db_max_connections,
             "db_acquire_timeout_ms": self.db_acquire_timeout_ms,
+            "db_test_before_acquire": self.db_test_before_acquire,
             "migrate_on_start": self.migrate_on_start(),
             "idempotency_wait_ms": self.idempotency_wait_ms,
             "idempotency_ttl_secs": self.idempotency_ttl_secs,
@@ -309,6 +313,7 @@ const FIELDS: &[&str] = &[
     "sqlite_path",
     "db_max_connections",
     "db_acquire_timeout_ms",
+    "db_test_before_acquire",
     "migrate_on_start",
     "idempotency_wait_ms",
     "idempotency_ttl_secs",

@@ -56,8 +56,26 @@ impl Health {
     }
 }
 
+/// What every handler shares, behind one `Arc`: cloning the state per request (axum does, for each extractor and
+/// middleware) is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub store: Arc<dyn Store>,
     pub verifier: Arc<Verifier>,
     pub policy: Arc<PricingPolicy>,

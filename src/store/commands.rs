@@ -44,22 +44,29 @@ pub(crate) trait UnitOfWork: Send {
 
     // The steps of placing an order, each as few round trips as the adapter can make it.
 
-    /// The products of `skus`, and, if the adapter locked them in the same step, the stock rows of `skus` as
-    /// `lock_stock` returns them (`None`: `lock_stock` is called after pricing).
-    async fn products_for_order(
-        &mut self,
-        skus: &[Sku],
-    ) -> Result<(Vec<Product>, Option<Vec<(Sku, StockLevel)>>), StoreError>;
-    /// Writes the reserved stock levels and takes the store's next order number.
-    async fn reserve_and_number(&mut self, levels: &[(Sku, StockLevel)], store: &StoreCode) -> Result<i64, StoreError>;
-    /// Inserts the order with its lines and first event, and stores the idempotent response.
+    /// The products of `skus`, and what the adapter could take in the same round trip: the stock rows of `skus`
+    /// locked as `lock_stock` returns them (else `lock_stock` is called after pricing), and the store's next order
+    /// number (else `next_number` is called once the stock is known to suffice).
+    async fn products_for_order(&mut self, skus: &[Sku], store: &StoreCode) -> Result<OrderInputs, StoreError>;
+    /// Takes the store's next order number.
+    async fn next_number(&mut self, store: &StoreCode) -> Result<i64, StoreError>;
+    /// Writes the reserved stock levels, inserts the order with its lines and first event, and stores the
+    /// idempotent response.
     async fn insert_placed(
         &mut self,
+        reserved: &[(Sku, StockLevel)],
         order: &Order,
         event: &OrderEvent,
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> Result<(), StoreError>;
+}
+
+/// What `UnitOfWork::products_for_order` read.
+pub(crate) struct OrderInputs {
+    pub products: Vec<Product>,
+    pub locked: Option<Vec<(Sku, StockLevel)>>,
+    pub number: Option<i64>,
 }
 
 /// Claims the key; `Some(response)` when this is a retry of a finished request.
@@ -88,9 +95,9 @@ pub(crate) async fn place_order(
     let skus: Vec<Sku> = wanted.iter().map(|(s, _)| s.clone()).collect();
 
     // Price first, from the catalog as it is now: a bad SKU fails before any stock row is locked.
-    let (products, prelocked) = uow.products_for_order(&skus).await?;
-    let mut catalog = Vec::with_capacity(products.len());
-    for product in &products {
+    let inputs = uow.products_for_order(&skus, cmd.store).await?;
+    let mut catalog = Vec::with_capacity(inputs.products.len());
+    for product in &inputs.products {
         match product.entry_for(request.currency) {
             Some(entry) => catalog.push(entry),
             None if product.active => {
@@ -107,7 +114,7 @@ pub(crate) async fn place_order(
         &catalog,
     )?;
 
-    let locked = match prelocked {
+    let locked = match inputs.locked {
         Some(locked) => locked,
         None => uow.lock_stock(&skus).await?,
     };
@@ -120,7 +127,10 @@ pub(crate) async fn place_order(
             Err(source) => return Err(StoreError::Stock { sku, source }),
         }
     }
-    let seq = uow.reserve_and_number(&reserved, cmd.store).await?;
+    let seq = match inputs.number {
+        Some(seq) => seq,
+        None => uow.next_number(cmd.store).await?,
+    };
     let (order, event) = Order::place(
         request,
         cmd.store.order_number(seq),
@@ -130,7 +140,8 @@ pub(crate) async fn place_order(
         now,
     );
     let response = (cmd.render)(&order);
-    uow.insert_placed(&order, &event, cmd.idempotency, &response).await?;
+    uow.insert_placed(&reserved, &order, &event, cmd.idempotency, &response)
+        .await?;
     uow.commit().await?;
     Ok(Executed::Fresh(Box::new(order), response, Vec::new()))
 }

@@ -1,83 +1,98 @@
-//! The statement that writes a placed order in one round trip: the order, its lines (as `unnest` arrays), its
-//! event and the stored idempotent response, as one statement of CTEs.
+//! The statement that writes a placed order in one round trip: the stock reservations, the order, its lines (as
+//! `unnest` arrays), its event and the stored idempotent response, as one statement of CTEs.
 
 use sqlx::PgConnection;
 
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
+use crate::domain::stock::StockLevel;
+use crate::domain::values::Sku;
 use crate::store::rows::headers_to_json;
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
 
-/// One round trip instead of four: the order, its lines, its event and the stored response, as one statement
-/// (foreign keys are checked at its end, when the order row exists).
+/// See `insert_placed`.
+pub(super) const INSERT_PLACED: &str = "WITH o AS (INSERT INTO orders (id, number, store, customer_id, currency, \
+       payment_method, order_status, \
+       payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
+       shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+       $20::jsonb)), \
+     l AS (INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
+       tax_class, subtotal_minor, tax_minor, total_minor) \
+       SELECT $1, * FROM unnest($21::int4[], $22::text[], $23::text[], $24::text[], $25::int4[], $26::int8[], \
+       $27::text[], $28::int8[], $29::int8[], $30::int8[])), \
+     e AS (INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
+       VALUES ($31, $32, $33, $34, $35::jsonb, $36, $37)), \
+     s AS (UPDATE stock AS s SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now() \
+       FROM unnest($43::text[], $44::int8[], $45::int8[]) AS v(sku, on_hand, reserved) \
+       WHERE s.sku = v.sku AND s.sku = ANY($43)) \
+     UPDATE idempotency_keys SET status_code = $40, response_headers = $41, response_body = $42 \
+     WHERE principal = $38 AND key = $39";
+
+/// One round trip instead of five: the reserved stock levels (rows this transaction has locked; `s.sku = ANY`
+/// keeps the generic plan on the primary key, see `write_stock`), the order, its lines, its event and the stored
+/// response, as one statement (foreign keys are checked at its end, when the order row exists).
 pub(super) async fn insert_placed(
     conn: &mut PgConnection,
+    reserved: &[(Sku, StockLevel)],
     o: &Order,
     e: &OrderEvent,
     key: &IdempotencyKey,
     response: &StoredResponse,
 ) -> Result<(), StoreError> {
     let lines = LineArrays::of(o)?;
-    sqlx::query(
-        "WITH o AS (INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
-           payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-           shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-           $20::jsonb)), \
-         l AS (INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
-           tax_class, subtotal_minor, tax_minor, total_minor) \
-           SELECT $1, * FROM unnest($21::int4[], $22::text[], $23::text[], $24::text[], $25::int4[], $26::int8[], \
-           $27::text[], $28::int8[], $29::int8[], $30::int8[])), \
-         e AS (INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
-           VALUES ($31, $32, $33, $34, $35::jsonb, $36, $37)) \
-         UPDATE idempotency_keys SET status_code = $40, response_headers = $41, response_body = $42 \
-         WHERE principal = $38 AND key = $39",
-    )
-    .bind(o.id)
-    .bind(&o.number)
-    .bind(o.store.as_str())
-    .bind(o.customer_id.as_ref().map(|c| c.as_str()))
-    .bind(o.currency.code())
-    .bind(o.payment_method.as_str())
-    .bind(o.status.order.to_string())
-    .bind(o.status.payment.to_string())
-    .bind(o.status.fulfilment.to_string())
-    .bind(serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?)
-    .bind(i32::try_from(o.vat_rate.get()).map_err(StoreError::internal)?)
-    .bind(o.totals.subtotal.amount_minor())
-    .bind(o.totals.tax.amount_minor())
-    .bind(o.totals.shipping.amount_minor())
-    .bind(o.shipping_tax.amount_minor())
-    .bind(o.totals.grand_total.amount_minor())
-    .bind(o.version)
-    .bind(o.created_at)
-    .bind(o.updated_at)
-    .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
-    .bind(&lines.line_no)
-    .bind(&lines.sku)
-    .bind(&lines.name_en)
-    .bind(&lines.name_ar)
-    .bind(&lines.qty)
-    .bind(&lines.price)
-    .bind(&lines.class)
-    .bind(&lines.sub)
-    .bind(&lines.tax)
-    .bind(&lines.total)
-    .bind(e.id)
-    .bind(e.order_id)
-    .bind(e.sequence)
-    .bind(e.kind())
-    .bind(e.change.data().to_string())
-    .bind(&e.actor)
-    .bind(e.occurred_at)
-    .bind(&key.principal)
-    .bind(&key.key)
-    .bind(i32::from(response.status))
-    .bind(headers_to_json(&response.headers))
-    .bind(&response.body)
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
+    let skus: Vec<&str> = reserved.iter().map(|(s, _)| s.as_str()).collect();
+    let on_hand: Vec<i64> = reserved.iter().map(|(_, l)| l.on_hand).collect();
+    let reserved: Vec<i64> = reserved.iter().map(|(_, l)| l.reserved).collect();
+    sqlx::query(INSERT_PLACED)
+        .bind(o.id)
+        .bind(&o.number)
+        .bind(o.store.as_str())
+        .bind(o.customer_id.as_ref().map(|c| c.as_str()))
+        .bind(o.currency.code())
+        .bind(o.payment_method.as_str())
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?)
+        .bind(i32::try_from(o.vat_rate.get()).map_err(StoreError::internal)?)
+        .bind(o.totals.subtotal.amount_minor())
+        .bind(o.totals.tax.amount_minor())
+        .bind(o.totals.shipping.amount_minor())
+        .bind(o.shipping_tax.amount_minor())
+        .bind(o.totals.grand_total.amount_minor())
+        .bind(o.version)
+        .bind(o.created_at)
+        .bind(o.updated_at)
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
+        .bind(&lines.line_no)
+        .bind(&lines.sku)
+        .bind(&lines.name_en)
+        .bind(&lines.name_ar)
+        .bind(&lines.qty)
+        .bind(&lines.price)
+        .bind(&lines.class)
+        .bind(&lines.sub)
+        .bind(&lines.tax)
+        .bind(&lines.total)
+        .bind(e.id)
+        .bind(e.order_id)
+        .bind(e.sequence)
+        .bind(e.kind())
+        .bind(e.change.data().to_string())
+        .bind(&e.actor)
+        .bind(e.occurred_at)
+        .bind(&key.principal)
+        .bind(&key.key)
+        .bind(i32::from(response.status))
+        .bind(headers_to_json(&response.headers))
+        .bind(&response.body)
+        .bind(&skus)
+        .bind(&on_hand)
+        .bind(&reserved)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 

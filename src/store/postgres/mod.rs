@@ -4,9 +4,14 @@
 
 mod create;
 mod pg_rows;
+#[cfg(test)]
+mod plans;
 mod uow;
 
-use pg_rows::{EVENT_COLUMNS, LINE_COLUMNS, ORDER_COLUMNS, event_row, line_row, load_products, order_row, stock_level};
+use pg_rows::{
+    EVENT_COLUMNS, ORDER_COLUMNS, ORDERS_WITH_LINES, event_row, lines_joined, load_products, orders_with_lines,
+    stock_level,
+};
 
 use std::time::Duration;
 
@@ -17,7 +22,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::commands;
-use super::rows::{self, LineRow};
+use super::rows;
 use super::{
     Executed, OrderCursor, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, Store, StoreError, UpdateOrder, db_error,
 };
@@ -36,6 +41,9 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub acquire_timeout: Duration,
+    /// Ping an idle connection before lending it. Off: a connection the server dropped fails its next statement
+    /// (503, retryable; sqlx then discards it on release) instead of costing every request a round trip.
+    pub test_before_acquire: bool,
     /// How long a duplicate request waits for the first one holding its Idempotency-Key.
     pub lock_timeout: Duration,
 }
@@ -66,12 +74,18 @@ impl PostgresStore {
     pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse().map_err(StoreError::internal)?;
         let lock_timeout = settings.lock_timeout.as_millis().to_string();
-        let options = options
-            .application_name("orderly")
-            .options([("lock_timeout", lock_timeout.as_str()), ("statement_timeout", "30000")]);
+        let options = options.application_name("orderly").options([
+            ("lock_timeout", lock_timeout.as_str()),
+            ("statement_timeout", "30000"),
+            // Plan each prepared statement once. With array parameters (`sku = ANY($1)`, `unnest($1)`), the
+            // server otherwise keeps re-planning them per execution, which was a quarter of its CPU per order
+            // (bench/RESULTS.md); every statement here is written to have a good generic plan.
+            ("plan_cache_mode", "force_generic_plan"),
+        ]);
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(settings.test_before_acquire)
             .connect_lazy_with(options.clone());
         Ok(PostgresStore { pool, options })
     }
@@ -84,16 +98,41 @@ impl PostgresStore {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await.map_err(StoreError::internal)
     }
+}
 
-    /// On the connection the order rows came from: one pool checkout (and its liveness ping) per request.
-    async fn lines_of(conn: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<Vec<LineRow>, StoreError> {
-        let rows = sqlx::query(LINE_COLUMNS)
-            .bind(ids)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(line_row).collect()
+/// The statement of one page of orders matching `q`: one text per combination of filters (each a prepared
+/// statement of its own), the values bound.
+fn list_query(q: &OrderQuery) -> QueryBuilder<'_, sqlx::Postgres> {
+    let mut sql = QueryBuilder::new(ORDERS_WITH_LINES);
+    sql.push(ORDER_COLUMNS).push(" WHERE true");
+    if let Some(c) = &q.customer_id {
+        sql.push(" AND customer_id = ").push_bind(c.as_str());
     }
+    if let Some(s) = q.status {
+        sql.push(" AND order_status = ").push_bind(s.as_str());
+    }
+    if let Some(n) = &q.number {
+        sql.push(" AND number = ").push_bind(n.as_str());
+    }
+    if let Some(from) = q.created_from {
+        sql.push(" AND created_at >= ").push_bind(from);
+    }
+    if let Some(to) = q.created_to {
+        sql.push(" AND created_at < ").push_bind(to);
+    }
+    if let Some(after) = q.after {
+        sql.push(" AND (created_at, id) < (").push_bind(after.created_at);
+        sql.push(", ").push_bind(after.id).push(")");
+    }
+    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+        .push_bind(i64::from(q.limit) + 1)
+        .push(lines_joined("o.created_at DESC, o.id DESC"));
+    sql
+}
+
+/// The order of `get_order`, with its lines.
+fn get_query() -> String {
+    format!("{ORDERS_WITH_LINES}{ORDER_COLUMNS} WHERE id = $1{}", lines_joined(""))
 }
 
 #[async_trait]
@@ -226,49 +265,27 @@ impl Store for PostgresStore {
     }
 
     async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = $1"))
+        let found = sqlx::query(&get_query())
             .bind(id)
-            .fetch_optional(&mut *conn)
+            .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        let Some(row) = row else { return Ok(None) };
-        let lines = Self::lines_of(&mut conn, &[id]).await?;
-        rows::order_from_row(order_row(&row)?, lines).map(Some)
+        let Some((row, lines)) = orders_with_lines(&found)?.pop() else {
+            return Ok(None);
+        };
+        rows::order_from_row(row, lines).map(Some)
     }
 
     async fn list_orders(&self, q: &OrderQuery) -> Result<OrderPage, StoreError> {
-        let mut sql = QueryBuilder::new(ORDER_COLUMNS);
-        sql.push(" WHERE true");
-        if let Some(c) = &q.customer_id {
-            sql.push(" AND customer_id = ").push_bind(c.as_str().to_owned());
-        }
-        if let Some(s) = q.status {
-            sql.push(" AND order_status = ").push_bind(s.as_str());
-        }
-        if let Some(n) = &q.number {
-            sql.push(" AND number = ").push_bind(n.clone());
-        }
-        if let Some(from) = q.created_from {
-            sql.push(" AND created_at >= ").push_bind(from);
-        }
-        if let Some(to) = q.created_to {
-            sql.push(" AND created_at < ").push_bind(to);
-        }
-        if let Some(after) = q.after {
-            sql.push(" AND (created_at, id) < (").push_bind(after.created_at);
-            sql.push(", ").push_bind(after.id).push(")");
-        }
-        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-            .push_bind(i64::from(q.limit) + 1);
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        let found = sql.build().fetch_all(&mut *conn).await.map_err(db_error)?;
-        let mut order_rows = found.iter().map(order_row).collect::<Result<Vec<_>, _>>()?;
-        let has_more = order_rows.len() > q.limit as usize;
-        order_rows.truncate(q.limit as usize);
-        let ids: Vec<Uuid> = order_rows.iter().map(|r| r.id).collect();
-        let lines = Self::lines_of(&mut conn, &ids).await?;
-        let orders = rows::orders_from_rows(order_rows, lines)?;
+        let mut sql = list_query(q);
+        let found = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        let mut groups = orders_with_lines(&found)?;
+        let has_more = groups.len() > q.limit as usize;
+        groups.truncate(q.limit as usize);
+        let orders = groups
+            .into_iter()
+            .map(|(row, lines)| rows::order_from_row(row, lines))
+            .collect::<Result<Vec<_>, _>>()?;
         let next = has_more
             .then(|| {
                 orders.last().map(|o| OrderCursor {

@@ -31,9 +31,88 @@ pub(super) const ORDER_COLUMNS: &str = "SELECT id, number, store, customer_id, c
     order_status, payment_status, fulfilment_status, ship_to::text AS ship_to, progress::text AS progress, vat_rate_bp, subtotal_minor, \
     tax_minor, shipping_minor, shipping_tax_minor, grand_total_minor, version, created_at, updated_at FROM orders";
 
-pub(super) const LINE_COLUMNS: &str = "SELECT order_id, sku, name_en, name_ar, quantity, unit_price_minor, \
-    tax_class, subtotal_minor, tax_minor, total_minor FROM order_lines WHERE order_id = ANY($1) \
-    ORDER BY order_id, line_no";
+/// Orders with their lines in one statement: `{ORDERS_WITH_LINES}(<an ORDER_COLUMNS select>{lines_joined(..)}`,
+/// one row per order with its lines as arrays in line order. One round trip instead of two. The aggregate keeps
+/// the lines' lookup a per-order index scan whatever the planner guesses of the outer rows (a plain join of
+/// `order_lines` may be planned as a hash join over the whole table under a generic plan).
+pub(super) const ORDERS_WITH_LINES: &str = "SELECT o.*, l.* FROM (";
+
+/// Closes [`ORDERS_WITH_LINES`]; `order_by` orders the orders ("" for one).
+pub(super) fn lines_joined(order_by: &str) -> String {
+    let order_by = if order_by.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {order_by}")
+    };
+    format!(
+        ") o CROSS JOIN LATERAL (SELECT array_agg(sku ORDER BY line_no) AS l_sku, \
+         array_agg(name_en ORDER BY line_no) AS l_name_en, array_agg(name_ar ORDER BY line_no) AS l_name_ar, \
+         array_agg(quantity ORDER BY line_no) AS l_quantity, \
+         array_agg(unit_price_minor ORDER BY line_no) AS l_unit_price_minor, \
+         array_agg(tax_class ORDER BY line_no) AS l_tax_class, \
+         array_agg(subtotal_minor ORDER BY line_no) AS l_subtotal_minor, \
+         array_agg(tax_minor ORDER BY line_no) AS l_tax_minor, array_agg(total_minor ORDER BY line_no) AS l_total_minor \
+         FROM order_lines WHERE order_id = o.id) l{order_by}"
+    )
+}
+
+/// Reads the rows of an [`ORDERS_WITH_LINES`] statement into orders and their lines.
+pub(super) fn orders_with_lines(found: &[PgRow]) -> Result<Vec<(OrderRow, Vec<LineRow>)>, StoreError> {
+    found.iter().map(order_with_lines).collect()
+}
+
+fn order_with_lines(r: &PgRow) -> Result<(OrderRow, Vec<LineRow>), StoreError> {
+    let order = order_row(r)?;
+    let get = || -> Result<Vec<LineRow>, sqlx::Error> {
+        let Some(sku) = r.try_get::<Option<Vec<String>>, _>("l_sku")? else {
+            return Ok(Vec::new());
+        };
+        let name_en: Vec<String> = r.try_get("l_name_en")?;
+        let name_ar: Vec<String> = r.try_get("l_name_ar")?;
+        let quantity: Vec<i32> = r.try_get("l_quantity")?;
+        let unit_price: Vec<i64> = r.try_get("l_unit_price_minor")?;
+        let tax_class: Vec<String> = r.try_get("l_tax_class")?;
+        let subtotal: Vec<i64> = r.try_get("l_subtotal_minor")?;
+        let tax: Vec<i64> = r.try_get("l_tax_minor")?;
+        let total: Vec<i64> = r.try_get("l_total_minor")?;
+        let n = sku.len();
+        let same = [
+            name_en.len(),
+            name_ar.len(),
+            quantity.len(),
+            unit_price.len(),
+            tax_class.len(),
+        ]
+        .into_iter()
+        .chain([subtotal.len(), tax.len(), total.len()])
+        .all(|len| len == n);
+        if !same {
+            return Err(sqlx::Error::Decode("line arrays of different lengths".into()));
+        }
+        let mut name_en = name_en.into_iter();
+        let mut name_ar = name_ar.into_iter();
+        let mut tax_class = tax_class.into_iter();
+        Ok(sku
+            .into_iter()
+            .enumerate()
+            .zip(name_en.by_ref().zip(name_ar.by_ref()).zip(tax_class.by_ref()))
+            .map(|((i, sku), ((name_en, name_ar), tax_class))| LineRow {
+                order_id: order.id,
+                sku,
+                name_en,
+                name_ar,
+                quantity: i64::from(quantity[i]),
+                unit_price: unit_price[i],
+                tax_class,
+                subtotal: subtotal[i],
+                tax: tax[i],
+                total: total[i],
+            })
+            .collect())
+    };
+    let lines = get().map_err(StoreError::internal)?;
+    Ok((order, lines))
+}
 
 pub(super) fn order_row(r: &PgRow) -> Result<OrderRow, StoreError> {
     let get = || -> Result<OrderRow, sqlx::Error> {
@@ -58,24 +137,6 @@ pub(super) fn order_row(r: &PgRow) -> Result<OrderRow, StoreError> {
             version: r.try_get("version")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
-        })
-    };
-    get().map_err(StoreError::internal)
-}
-
-pub(super) fn line_row(r: &PgRow) -> Result<LineRow, StoreError> {
-    let get = || -> Result<LineRow, sqlx::Error> {
-        Ok(LineRow {
-            order_id: r.try_get("order_id")?,
-            sku: r.try_get("sku")?,
-            name_en: r.try_get("name_en")?,
-            name_ar: r.try_get("name_ar")?,
-            quantity: i64::from(r.try_get::<i32, _>("quantity")?),
-            unit_price: r.try_get("unit_price_minor")?,
-            tax_class: r.try_get("tax_class")?,
-            subtotal: r.try_get("subtotal_minor")?,
-            tax: r.try_get("tax_minor")?,
-            total: r.try_get("total_minor")?,
         })
     };
     get().map_err(StoreError::internal)

@@ -6,13 +6,12 @@ use sqlx::{Row, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{LINE_COLUMNS, ORDER_COLUMNS, line_row, order_row, stock_level};
-use crate::domain::catalog::Product;
+use super::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_with_lines, stock_level};
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::{Sku, StoreCode};
-use crate::store::commands::{Claim, UnitOfWork};
+use crate::store::commands::{Claim, OrderInputs, UnitOfWork};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
 
@@ -28,6 +27,14 @@ impl PgUnitOfWork {
     }
 }
 
+/// The order of `lock_order`, locked, with its lines.
+pub(super) fn lock_order_query() -> String {
+    format!(
+        "{ORDERS_WITH_LINES}{ORDER_COLUMNS} WHERE id = $1 FOR UPDATE{}",
+        lines_joined("")
+    )
+}
+
 /// lock_timeout (55P03) and deadlocks or serialization failures (40xxx) are contention, not bugs.
 fn contention_error(e: sqlx::Error) -> StoreError {
     match &e {
@@ -38,6 +45,24 @@ fn contention_error(e: sqlx::Error) -> StoreError {
         _ => db_error(e),
     }
 }
+
+/// `s.sku = ANY($1)` is not redundant: without it, the generic plan of this prepared statement (the planner cannot
+/// see how long the arrays are) joins `unnest` against a sequential scan of the whole stock table.
+pub(super) const WRITE_STOCK: &str = "UPDATE stock AS s SET on_hand = v.on_hand, reserved = v.reserved, \
+    updated_at = now() FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(sku, on_hand, reserved) \
+    WHERE s.sku = v.sku AND s.sku = ANY($1)";
+
+/// See `products_for_order`.
+pub(super) const PRODUCTS_FOR_ORDER: &str = "WITH locked AS MATERIALIZED (\
+       SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE) \
+     SELECT p.sku, p.name_en, p.name_ar, p.tax_class, p.active, \
+       ARRAY(SELECT pp.currency::text FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
+         AS currencies, \
+       ARRAY(SELECT pp.amount_minor FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
+         AS amounts, \
+       l.on_hand, l.reserved, (SELECT count(*) FROM locked) AS n_locked, \
+       (SELECT nextval('order_number_seq')) AS seq \
+     FROM products p LEFT JOIN locked l ON l.sku = p.sku WHERE p.sku = ANY($1) ORDER BY p.sku";
 
 fn sku_strings(skus: &[Sku]) -> Vec<String> {
     skus.iter().map(|s| s.as_str().to_owned()).collect()
@@ -141,35 +166,26 @@ impl UnitOfWork for PgUnitOfWork {
         let skus: Vec<&str> = levels.iter().map(|(s, _)| s.as_str()).collect();
         let on_hand: Vec<i64> = levels.iter().map(|(_, l)| l.on_hand).collect();
         let reserved: Vec<i64> = levels.iter().map(|(_, l)| l.reserved).collect();
-        sqlx::query(
-            "UPDATE stock AS s SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now() \
-             FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(sku, on_hand, reserved) WHERE s.sku = v.sku",
-        )
-        .bind(&skus)
-        .bind(&on_hand)
-        .bind(&reserved)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(contention_error)?;
+        sqlx::query(WRITE_STOCK)
+            .bind(&skus)
+            .bind(&on_hand)
+            .bind(&reserved)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(contention_error)?;
         Ok(())
     }
 
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = $1 FOR UPDATE"))
+        let found = sqlx::query(&lock_order_query())
             .bind(id)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(contention_error)?;
-        let Some(row) = row else { return Ok(None) };
-        let lines = sqlx::query(LINE_COLUMNS)
-            .bind(vec![id])
             .fetch_all(&mut *self.tx)
             .await
-            .map_err(db_error)?
-            .iter()
-            .map(line_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        rows::order_from_row(order_row(&row)?, lines).map(Some)
+            .map_err(contention_error)?;
+        let Some((row, lines)) = orders_with_lines(&found)?.pop() else {
+            return Ok(None);
+        };
+        rows::order_from_row(row, lines).map(Some)
     }
 
     async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
@@ -212,28 +228,20 @@ impl UnitOfWork for PgUnitOfWork {
         self.tx.commit().await.map_err(db_error)
     }
 
-    /// One round trip instead of three: the stock rows are locked (in SKU order, as `lock_stock` does) by the
-    /// same statement that reads the products and their prices. A pricing error still wins over a stock error;
-    /// the locks it took are released by the rollback.
-    async fn products_for_order(
-        &mut self,
-        skus: &[Sku],
-    ) -> Result<(Vec<Product>, Option<Vec<(Sku, StockLevel)>>), StoreError> {
-        let found = sqlx::query(
-            "WITH locked AS MATERIALIZED (\
-               SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE) \
-             SELECT p.sku, p.name_en, p.name_ar, p.tax_class, p.active, \
-               ARRAY(SELECT pp.currency::text FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
-                 AS currencies, \
-               ARRAY(SELECT pp.amount_minor FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
-                 AS amounts, \
-               l.on_hand, l.reserved, (SELECT count(*) FROM locked) AS n_locked \
-             FROM products p LEFT JOIN locked l ON l.sku = p.sku WHERE p.sku = ANY($1) ORDER BY p.sku",
-        )
-        .bind(sku_strings(skus))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(contention_error)?;
+    /// One round trip instead of four: the stock rows are locked (in SKU order, as `lock_stock` does) by the
+    /// same statement that reads the products and their prices and takes the next order number (evaluated once,
+    /// as an init plan). A pricing error still wins over a stock error; the locks it took are released by the
+    /// rollback, and the number it took is left unused (numbers are unique, not contiguous: ADR 0001).
+    async fn products_for_order(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<OrderInputs, StoreError> {
+        let found = sqlx::query(PRODUCTS_FOR_ORDER)
+            .bind(sku_strings(skus))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(contention_error)?;
+        let number = match found.first() {
+            Some(r) => Some(r.try_get::<i64, _>("seq").map_err(StoreError::internal)?),
+            None => None,
+        };
         let mut product_rows = Vec::with_capacity(found.len());
         let mut price_rows = Vec::with_capacity(found.len());
         let mut locked = Vec::with_capacity(found.len());
@@ -260,39 +268,29 @@ impl UnitOfWork for PgUnitOfWork {
                 active: r.try_get("active").map_err(StoreError::internal)?,
             });
         }
-        Ok((rows::products_from_rows(product_rows, price_rows)?, Some(locked)))
+        Ok(OrderInputs {
+            products: rows::products_from_rows(product_rows, price_rows)?,
+            locked: Some(locked),
+            number,
+        })
     }
 
-    /// One round trip instead of two: the stock update and the order number.
-    async fn reserve_and_number(
-        &mut self,
-        levels: &[(Sku, StockLevel)],
-        _store: &StoreCode,
-    ) -> Result<i64, StoreError> {
-        let skus: Vec<&str> = levels.iter().map(|(s, _)| s.as_str()).collect();
-        let on_hand: Vec<i64> = levels.iter().map(|(_, l)| l.on_hand).collect();
-        let reserved: Vec<i64> = levels.iter().map(|(_, l)| l.reserved).collect();
-        sqlx::query_scalar(
-            "WITH w AS (UPDATE stock AS s SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now() \
-             FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(sku, on_hand, reserved) WHERE s.sku = v.sku) \
-             SELECT nextval('order_number_seq')",
-        )
-        .bind(&skus)
-        .bind(&on_hand)
-        .bind(&reserved)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(contention_error)
+    async fn next_number(&mut self, _store: &StoreCode) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT nextval('order_number_seq')")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_error)
     }
 
-    /// One round trip instead of four (see `create.rs`).
+    /// One round trip instead of five (see `create.rs`).
     async fn insert_placed(
         &mut self,
+        reserved: &[(Sku, StockLevel)],
         o: &Order,
         e: &OrderEvent,
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
-        super::create::insert_placed(&mut self.tx, o, e, key, response).await
+        super::create::insert_placed(&mut self.tx, reserved, o, e, key, response).await
     }
 }

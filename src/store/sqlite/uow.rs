@@ -7,12 +7,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::sqlite_rows::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, micros, order_row, stock_level};
-use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::{Sku, StoreCode};
-use crate::store::commands::{Claim, UnitOfWork};
+use crate::store::commands::{Claim, OrderInputs, UnitOfWork};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
 
@@ -247,25 +246,27 @@ impl UnitOfWork for SqliteUnitOfWork {
         Ok(())
     }
 
-    async fn products_for_order(
-        &mut self,
-        skus: &[Sku],
-    ) -> Result<(Vec<Product>, Option<Vec<(Sku, StockLevel)>>), StoreError> {
-        Ok((load_products(&mut self.tx, skus).await?, None))
+    async fn products_for_order(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<OrderInputs, StoreError> {
+        Ok(OrderInputs {
+            products: load_products(&mut self.tx, skus).await?,
+            locked: None,
+            number: None,
+        })
     }
 
-    async fn reserve_and_number(&mut self, levels: &[(Sku, StockLevel)], store: &StoreCode) -> Result<i64, StoreError> {
-        self.write_stock(levels).await?;
+    async fn next_number(&mut self, store: &StoreCode) -> Result<i64, StoreError> {
         self.next_order_seq(store).await
     }
 
     async fn insert_placed(
         &mut self,
+        reserved: &[(Sku, StockLevel)],
         order: &Order,
         event: &OrderEvent,
         key: &IdempotencyKey,
         response: &StoredResponse,
     ) -> Result<(), StoreError> {
+        self.write_stock(reserved).await?;
         self.insert_order(order).await?;
         self.append_event(event).await?;
         self.save_response(key, response).await

@@ -1,0 +1,142 @@
+//! The generic plans of the request path's statements (the adapter's sessions run with
+//! `plan_cache_mode = force_generic_plan`): none may scan a table that grows with the business. The planner cannot
+//! see array lengths or LIMIT values in a generic plan, and twice a statement that looked fine was planned as a
+//! hash join over a whole table (bench/RESULTS.md). Runs against ORDERLY_TEST_DATABASE_URL; skipped without it
+//! unless CI is set.
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use super::create::INSERT_PLACED;
+use super::uow::{PRODUCTS_FOR_ORDER, WRITE_STOCK, lock_order_query};
+use super::{OrderCursor, OrderQuery, get_query, list_query};
+use crate::domain::status::OrderStatus;
+use crate::domain::values::CustomerId;
+
+/// Catalog, stock and order volumes at which a sequential scan costs more than an index lookup.
+const LOAD: &str = "
+    INSERT INTO products (sku, name_en, name_ar, tax_class, active)
+      SELECT g::text, 'P ' || g, 'م ' || g, 'standard', true FROM generate_series(1000, 2999) g;
+    INSERT INTO product_prices (sku, currency, amount_minor) SELECT sku, 'KWD', 1000 FROM products;
+    INSERT INTO stock (sku, on_hand, reserved) SELECT sku, 1000, 0 FROM products;
+    INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, payment_status,
+        fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, shipping_tax_minor,
+        grand_total_minor, version, created_at, updated_at, progress)
+      SELECT gen_random_uuid(), 'KW-' || g, 'KW', 'c-' || (g % 3000), 'KWD', 'card',
+        (ARRAY['open', 'confirmed', 'completed'])[1 + g % 3], 'pending', 'unfulfilled', '{}', 0, 3000, 0, 0, 0,
+        3000, 1, now() - g * interval '1 minute', now(), '{}'
+      FROM generate_series(1, 30000) g;
+    INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, tax_class,
+        subtotal_minor, tax_minor, total_minor)
+      SELECT o.id, n, (1000 + n * 500)::text, 'P', 'م', 1, 1000, 'standard', 1000, 0, 1000
+      FROM orders o, generate_series(1, 3) n;
+    INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at)
+      SELECT gen_random_uuid(), id, 1, 'order.placed', '{}', 'ops', created_at, now() FROM orders;
+    INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, expires_at)
+      SELECT 'ops', g::text, 'f', now(), now() + interval '1 day' FROM generate_series(1, 30000) g;
+    ANALYZE;";
+
+/// The tables whose size grows with orders or the catalog.
+const GROWING: [&str; 6] = [
+    "orders",
+    "order_lines",
+    "stock",
+    "products",
+    "idempotency_keys",
+    "order_events",
+];
+
+/// The plan of `sql` prepared as `name`: under a forced generic plan it does not depend on the (NULL) values.
+async fn generic_plan(conn: &mut PgConnection, name: &str, sql: &str) -> String {
+    let params = (1..=64).filter(|n| sql.contains(&format!("${n}"))).count();
+    conn.execute(format!("PREPARE {name} AS {sql}").as_str())
+        .await
+        .unwrap_or_else(|e| panic!("prepare {sql}: {e}"));
+    let args = vec!["NULL"; params].join(", ");
+    let lines: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE {name}({args})"))
+        .fetch_all(&mut *conn)
+        .await
+        .expect("explain");
+    lines.join("\n")
+}
+
+#[tokio::test]
+async fn request_path_statements_have_generic_plans_without_full_scans() {
+    let Ok(admin) = std::env::var("ORDERLY_TEST_DATABASE_URL") else {
+        assert!(std::env::var_os("CI").is_none(), "CI needs ORDERLY_TEST_DATABASE_URL");
+        return;
+    };
+    let name = format!("orderly_plans_{}", uuid::Uuid::new_v4().simple());
+    let mut server = PgConnection::connect(&admin).await.expect("connect");
+    server
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    let url = format!("{}/{name}", admin.rsplit_once('/').expect("url ends in /<database>").0);
+    let mut conn = PgConnection::connect(&url).await.expect("connect to the new database");
+    super::MIGRATOR.run(&mut conn).await.expect("migrate");
+    conn.execute(LOAD).await.expect("load");
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+        .await
+        .expect("set");
+
+    let customer = CustomerId::parse("c-7").expect("customer id");
+    let base = OrderQuery {
+        limit: 20,
+        ..OrderQuery::default()
+    };
+    let lists = [
+        OrderQuery {
+            customer_id: Some(customer.clone()),
+            ..base.clone()
+        },
+        OrderQuery {
+            status: Some(OrderStatus::Open),
+            ..base.clone()
+        },
+        OrderQuery {
+            number: Some("KW-17".into()),
+            ..base.clone()
+        },
+        OrderQuery {
+            created_from: Some(time::OffsetDateTime::now_utc()),
+            ..base.clone()
+        },
+        OrderQuery {
+            customer_id: Some(customer),
+            after: Some(OrderCursor {
+                created_at: time::OffsetDateTime::now_utc(),
+                id: uuid::Uuid::nil(),
+            }),
+            ..base.clone()
+        },
+        base,
+    ];
+    let mut statements: Vec<String> = vec![
+        get_query(),
+        lock_order_query(),
+        WRITE_STOCK.into(),
+        PRODUCTS_FOR_ORDER.into(),
+        INSERT_PLACED.into(),
+    ];
+    statements.extend(lists.iter().map(|q| list_query(q).sql().to_owned()));
+
+    let mut found = Vec::new();
+    for (i, sql) in statements.iter().enumerate() {
+        let plan = generic_plan(&mut conn, &format!("plan_{i}"), sql).await;
+        for table in GROWING {
+            if plan.contains(&format!("Seq Scan on {table} ")) || plan.contains(&format!("Seq Scan on {table}\n")) {
+                found.push(format!("{sql}\n{plan}"));
+            }
+        }
+    }
+    drop(conn);
+    server
+        .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
+    assert!(
+        found.is_empty(),
+        "sequential scans in generic plans:\n\n{}",
+        found.join("\n\n")
+    );
+}
