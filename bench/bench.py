@@ -138,6 +138,13 @@ def wrk(script, token, rate=None, dur=DUR):
             "bad": int(m["bad_status"]) + int(m["socket_errors"])}
 
 
+def settle(writes):
+    """After a phase that wrote, vacuum and checkpoint, so that the next phase (pgbench's or Orderly's) does not pay
+    for the previous one's dead rows and dirty pages."""
+    if writes:
+        sh(["psql", "-q", DB, "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"])
+
+
 class RssSampler(threading.Thread):
     def __init__(self, pid):
         super().__init__(daemon=True)
@@ -174,13 +181,18 @@ def main():
             for rnd in range(1, ROUNDS + 1):
                 for ep in ("create", "get", "list"):
                     log(f"round {rnd}: {ep}")
+                    writes = ep == "create"
+                    settle(writes)
                     pg_peak = pgbench(ep)
+                    settle(writes)
                     wrk(ep, token, dur=WARM)  # warm: pool connections, statement caches
                     sampler.on = True
                     o_peak = wrk(ep, token)
                     half = o_peak["rps"] / 2
+                    settle(writes)
                     o_paced = wrk(ep, token, rate=half)
                     sampler.on = False
+                    settle(writes)
                     pg_paced = pgbench(ep, rate=half)
                     if p.poll() is not None:
                         raise SystemExit(f"orderly exited with {p.returncode} during {ep}; see "

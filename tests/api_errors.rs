@@ -463,3 +463,59 @@ async fn a_request_past_its_deadline_is_abandoned_with_a_503_and_changes_nothing
     assert!(out.contains(r#""code":"request_timeout""#), "{out}");
     assert_unchanged(&app).await;
 }
+
+#[tokio::test]
+async fn connections_the_database_ended_fail_one_request_each_with_a_retryable_503() {
+    use secrecy::ExposeSecret;
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| c.db_max_connections = 3).await else {
+        return;
+    };
+    app.stocked("OUD-1", 1_000, "KWD", 10).await;
+    let created: Value = app
+        .create_order(&app.staff(), "k-1", &order_body("KWD", "KW", &[("OUD-1", 1)]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let staff = app.staff();
+    // Three requests at once leave three idle connections in the pool.
+    let (a, b, c) = tokio::join!(
+        app.get_order(&staff, &id),
+        app.get_order(&staff, &id),
+        app.get_order(&staff, &id)
+    );
+    assert!([a, b, c].iter().all(|r| r.status() == 200));
+
+    // The server ends every session of this database (as a restart or failover does).
+    let url = app.db.config.database_url.as_ref().unwrap().expose_secret().to_owned();
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&common::pg_admin_url().unwrap())
+        .await
+        .unwrap();
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()) t",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(ended >= 1, "no session of {name} to end");
+
+    // Each stale connection costs at most one request a 503 the client may retry, never a 500; then service resumes.
+    let mut unavailable = 0;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let response = app.get_order(&staff, &id).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 503 {
+            assert_problem(response, 503, "database_unavailable").await;
+            unavailable += 1;
+        } else {
+            assert_eq!(response.status(), 200, "statuses so far: {statuses:?}");
+        }
+    }
+    assert!(unavailable <= 3, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+}

@@ -207,6 +207,13 @@ pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(e)
         }
+        sqlx::Error::Database(ref d) if d.code().as_deref().is_some_and(connection_lost) => StoreError::Unavailable(e),
         other => StoreError::Internal(other.into()),
     }
+}
+
+/// SQLSTATEs of a connection the server ended or refused: class 08, and shutdown or restart (57P01-57P03). The next
+/// attempt gets another connection, so the request is worth retrying.
+fn connection_lost(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
