@@ -28,9 +28,11 @@ check-pipeline:
 
 # Orderly against pgbench on the same statements (not part of the tests): results in bench/RESULTS.md.
 bench:
+	bench/deps.sh
 	python3 bench/bench.py full
 
 bench-quick:
+	bench/deps.sh
 	python3 bench/bench.py quick
 
 openapi:

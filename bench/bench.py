@@ -34,7 +34,7 @@ PG_PORT = os.environ.get("BENCH_PG_PORT", "55450")
 API_PORT = int(os.environ.get("BENCH_API_PORT", "38471"))
 DB = f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres"
 API = f"http://127.0.0.1:{API_PORT}"
-PACED_CONNS = 16
+PACED_CONNS = POOL  # fixed rate: as many connections as pgbench has clients, one per wrk thread
 TOPOLOGY = os.environ.get("BENCH_TOPOLOGY", "split")
 CPUS = sorted(os.sched_getaffinity(0))
 if TOPOLOGY == "split" and len(CPUS) >= 2:

@@ -1,6 +1,6 @@
--- Shared by the wrk scripts. BENCH_RATE (requests/s in total, 0 or unset = closed loop) paces each connection on
--- a fixed schedule (wrk -t N -c N: one connection per thread), as pgbench -R does; see below for how its latency is
--- counted.
+-- Shared by the wrk scripts. BENCH_RATE (requests/s in total, 0 or unset = closed loop) paces each connection
+-- (wrk -t N -c N: one connection per thread) on a schedule of Poisson arrivals, as pgbench -R paces each client; see
+-- below for how its latency is counted.
 local ffi = require("ffi")
 ffi.cdef [[ typedef struct { long tv_sec; long tv_nsec; } bench_ts; int clock_gettime(int, bench_ts *); ]]
 local ts = ffi.new("bench_ts")
@@ -42,7 +42,8 @@ if rate > 0 then
       next_at = now + interval * (tid % 97) / 97
     end
     scheduled = next_at
-    next_at = next_at + interval
+    -- Poisson arrivals, as pgbench -R schedules them: exponential gaps with the mean interval.
+    next_at = next_at - math.log(1 - math.random()) * interval
     local wait = scheduled - now
     behind = wait <= 0
     if behind then return 0 end

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# What the benchmark runs besides Orderly: a PostgreSQL server with pgbench, wrk, taskset. Installs what is missing
+# from Debian's packages when run as root (make bench / make bench-quick call it first); otherwise names it.
+set -euo pipefail
+missing=()
+ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v taskset >/dev/null || missing+=(util-linux)
+command -v psql >/dev/null || missing+=(postgresql-client)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "the benchmark needs: ${missing[*]} (Debian packages)" >&2
+  exit 1
+fi
