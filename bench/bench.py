@@ -138,11 +138,10 @@ def wrk(script, token, rate=None, dur=DUR):
             "bad": int(m["bad_status"]) + int(m["socket_errors"])}
 
 
-def settle(writes):
-    """After a phase that wrote, vacuum and checkpoint, so that the next phase (pgbench's or Orderly's) does not pay
-    for the previous one's dead rows and dirty pages."""
-    if writes:
-        sh(["psql", "-q", DB, "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"])
+def settle():
+    """Before each measured phase, vacuum and checkpoint, so that no phase (pgbench's or Orderly's) pays for the dead
+    rows and dirty pages of the one before."""
+    sh(["psql", "-q", DB, "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"])
 
 
 class RssSampler(threading.Thread):
@@ -179,20 +178,19 @@ def main():
         rows = []
         try:
             for rnd in range(1, ROUNDS + 1):
-                for ep in ("create", "get", "list"):
+                for ep in ("get", "list", "create"):  # reads first, on the database as loaded (or as the last round left it)
                     log(f"round {rnd}: {ep}")
-                    writes = ep == "create"
-                    settle(writes)
+                    settle()
                     pg_peak = pgbench(ep)
-                    settle(writes)
+                    settle()
                     wrk(ep, token, dur=WARM)  # warm: pool connections, statement caches
                     sampler.on = True
                     o_peak = wrk(ep, token)
                     half = o_peak["rps"] / 2
-                    settle(writes)
+                    settle()
                     o_paced = wrk(ep, token, rate=half)
                     sampler.on = False
-                    settle(writes)
+                    settle()
                     pg_paced = pgbench(ep, rate=half)
                     if p.poll() is not None:
                         raise SystemExit(f"orderly exited with {p.returncode} during {ep}; see "
