@@ -3,8 +3,8 @@
 # from Debian's packages when run as root (make bench / make bench-quick call it first); otherwise names it.
 set -euo pipefail
 missing=()
-ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-command -v pgbench >/dev/null || missing+=(postgresql-contrib)
+# pgbench ships with the server (/usr/bin/pgbench is only a wrapper that may point at nothing).
+ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1 || missing+=(postgresql)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
 command -v psql >/dev/null || missing+=(postgresql-client)
