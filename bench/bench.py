@@ -42,8 +42,8 @@ if TOPOLOGY == "split" and len(CPUS) >= 2:
 else:
     TOPOLOGY, DB_CPUS, APP_CPUS = "shared", CPUS, CPUS
 # The values Orderly binds as parameters in a create, passed to pgbench as variables (bench/pgbench/create.vars).
-CREATE_VARS = [f"-D{line.rstrip(chr(10))}" for line in open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-               "pgbench", "create.vars"), encoding="utf-8") if line.strip() and not line.startswith("#")]
+CREATE_VARS = [f"-D{line.rstrip(chr(10))}" for line in open(os.path.join(BENCH, "pgbench", "create.vars"), encoding="utf-8")
+               if line.strip() and not line.startswith("#")]
 ENV = dict(os.environ, ORDERLY_DATABASE_URL=DB, ORDERLY_JWT_SECRET="bench-secret-0123456789abcdef0123456789abcdef",
            ORDERLY_LISTEN=f"127.0.0.1:{API_PORT}", ORDERLY_ADMIN_LISTEN=f"127.0.0.1:{API_PORT + 1}",
            ORDERLY_MIGRATE_ON_START="false", ORDERLY_DB_MAX_CONNECTIONS=str(POOL), BENCH_DIR=BENCH)

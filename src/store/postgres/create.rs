@@ -3,6 +3,7 @@
 
 use sqlx::PgConnection;
 
+use super::uow::StockArrays;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
@@ -41,9 +42,7 @@ pub(super) async fn insert_placed(
     response: &StoredResponse,
 ) -> Result<(), StoreError> {
     let lines = LineArrays::of(o)?;
-    let skus: Vec<&str> = reserved.iter().map(|(s, _)| s.as_str()).collect();
-    let on_hand: Vec<i64> = reserved.iter().map(|(_, l)| l.on_hand).collect();
-    let reserved: Vec<i64> = reserved.iter().map(|(_, l)| l.reserved).collect();
+    let stock = StockArrays::of(reserved);
     sqlx::query(INSERT_PLACED)
         .bind(o.id)
         .bind(&o.number)
@@ -87,9 +86,9 @@ pub(super) async fn insert_placed(
         .bind(i32::from(response.status))
         .bind(headers_to_json(&response.headers))
         .bind(&response.body)
-        .bind(&skus)
-        .bind(&on_hand)
-        .bind(&reserved)
+        .bind(&stock.skus)
+        .bind(&stock.on_hand)
+        .bind(&stock.reserved)
         .execute(conn)
         .await
         .map_err(db_error)?;

@@ -13,6 +13,7 @@ use pg_rows::{
     stock_level,
 };
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -130,10 +131,9 @@ fn list_query(q: &OrderQuery) -> QueryBuilder<'_, sqlx::Postgres> {
     sql
 }
 
-/// The order of `get_order`, with its lines.
-fn get_query() -> String {
-    format!("{ORDERS_WITH_LINES}{ORDER_COLUMNS} WHERE id = $1{}", lines_joined(""))
-}
+/// The order of `get_order`, with its lines (built once, not per request).
+static GET_ORDER: LazyLock<String> =
+    LazyLock::new(|| format!("{ORDERS_WITH_LINES}{ORDER_COLUMNS} WHERE id = $1{}", lines_joined("")));
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -265,7 +265,7 @@ impl Store for PostgresStore {
     }
 
     async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let found = sqlx::query(&get_query())
+        let found = sqlx::query(&GET_ORDER)
             .bind(id)
             .fetch_all(&self.pool)
             .await

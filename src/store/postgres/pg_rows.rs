@@ -76,27 +76,23 @@ fn order_with_lines(r: &PgRow) -> Result<(OrderRow, Vec<LineRow>), StoreError> {
         let tax: Vec<i64> = r.try_get("l_tax_minor")?;
         let total: Vec<i64> = r.try_get("l_total_minor")?;
         let n = sku.len();
-        let same = [
+        let lengths = [
             name_en.len(),
             name_ar.len(),
             quantity.len(),
             unit_price.len(),
             tax_class.len(),
-        ]
-        .into_iter()
-        .chain([subtotal.len(), tax.len(), total.len()])
-        .all(|len| len == n);
-        if !same {
+            subtotal.len(),
+            tax.len(),
+            total.len(),
+        ];
+        if lengths.iter().any(|&len| len != n) {
             return Err(sqlx::Error::Decode("line arrays of different lengths".into()));
         }
-        let mut name_en = name_en.into_iter();
-        let mut name_ar = name_ar.into_iter();
-        let mut tax_class = tax_class.into_iter();
-        Ok(sku
-            .into_iter()
+        let texts = sku.into_iter().zip(name_en).zip(name_ar).zip(tax_class);
+        Ok(texts
             .enumerate()
-            .zip(name_en.by_ref().zip(name_ar.by_ref()).zip(tax_class.by_ref()))
-            .map(|((i, sku), ((name_en, name_ar), tax_class))| LineRow {
+            .map(|(i, (((sku, name_en), name_ar), tax_class))| LineRow {
                 order_id: order.id,
                 sku,
                 name_en,

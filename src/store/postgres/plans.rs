@@ -7,8 +7,8 @@
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::create::INSERT_PLACED;
-use super::uow::{PRODUCTS_FOR_ORDER, WRITE_STOCK, lock_order_query};
-use super::{OrderCursor, OrderQuery, get_query, list_query};
+use super::uow::{LOCK_ORDER, PRODUCTS_FOR_ORDER, WRITE_STOCK};
+use super::{GET_ORDER, OrderCursor, OrderQuery, list_query};
 use crate::domain::status::OrderStatus;
 use crate::domain::values::CustomerId;
 
@@ -112,8 +112,8 @@ async fn request_path_statements_have_generic_plans_without_full_scans() {
         base,
     ];
     let mut statements: Vec<String> = vec![
-        get_query(),
-        lock_order_query(),
+        GET_ORDER.clone(),
+        LOCK_ORDER.clone(),
         WRITE_STOCK.into(),
         PRODUCTS_FOR_ORDER.into(),
         INSERT_PLACED.into(),

@@ -1,5 +1,7 @@
 //! One PostgreSQL write transaction as a `UnitOfWork`.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use sqlx::postgres::{PgPool, Postgres};
 use sqlx::{Row, Transaction};
@@ -27,13 +29,13 @@ impl PgUnitOfWork {
     }
 }
 
-/// The order of `lock_order`, locked, with its lines.
-pub(super) fn lock_order_query() -> String {
+/// The order of `lock_order`, locked, with its lines (built once, not per command).
+pub(super) static LOCK_ORDER: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{ORDERS_WITH_LINES}{ORDER_COLUMNS} WHERE id = $1 FOR UPDATE{}",
         lines_joined("")
     )
-}
+});
 
 /// lock_timeout (55P03) and deadlocks or serialization failures (40xxx) are contention, not bugs.
 fn contention_error(e: sqlx::Error) -> StoreError {
@@ -63,6 +65,23 @@ pub(super) const PRODUCTS_FOR_ORDER: &str = "WITH locked AS MATERIALIZED (\
        l.on_hand, l.reserved, (SELECT count(*) FROM locked) AS n_locked, \
        (SELECT nextval('order_number_seq')) AS seq \
      FROM products p LEFT JOIN locked l ON l.sku = p.sku WHERE p.sku = ANY($1) ORDER BY p.sku";
+
+/// Stock levels as one array per column, for the `unnest` of [`WRITE_STOCK`] and of `INSERT_PLACED`'s stock step.
+pub(super) struct StockArrays<'a> {
+    pub skus: Vec<&'a str>,
+    pub on_hand: Vec<i64>,
+    pub reserved: Vec<i64>,
+}
+
+impl<'a> StockArrays<'a> {
+    pub(super) fn of(levels: &'a [(Sku, StockLevel)]) -> Self {
+        StockArrays {
+            skus: levels.iter().map(|(s, _)| s.as_str()).collect(),
+            on_hand: levels.iter().map(|(_, l)| l.on_hand).collect(),
+            reserved: levels.iter().map(|(_, l)| l.reserved).collect(),
+        }
+    }
+}
 
 fn sku_strings(skus: &[Sku]) -> Vec<String> {
     skus.iter().map(|s| s.as_str().to_owned()).collect()
@@ -163,13 +182,11 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
-        let skus: Vec<&str> = levels.iter().map(|(s, _)| s.as_str()).collect();
-        let on_hand: Vec<i64> = levels.iter().map(|(_, l)| l.on_hand).collect();
-        let reserved: Vec<i64> = levels.iter().map(|(_, l)| l.reserved).collect();
+        let stock = StockArrays::of(levels);
         sqlx::query(WRITE_STOCK)
-            .bind(&skus)
-            .bind(&on_hand)
-            .bind(&reserved)
+            .bind(&stock.skus)
+            .bind(&stock.on_hand)
+            .bind(&stock.reserved)
             .execute(&mut *self.tx)
             .await
             .map_err(contention_error)?;
@@ -177,7 +194,7 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let found = sqlx::query(&lock_order_query())
+        let found = sqlx::query(&LOCK_ORDER)
             .bind(id)
             .fetch_all(&mut *self.tx)
             .await
@@ -238,10 +255,11 @@ impl UnitOfWork for PgUnitOfWork {
             .fetch_all(&mut *self.tx)
             .await
             .map_err(contention_error)?;
-        let number = match found.first() {
-            Some(r) => Some(r.try_get::<i64, _>("seq").map_err(StoreError::internal)?),
-            None => None,
-        };
+        let number = found
+            .first()
+            .map(|r| r.try_get::<i64, _>("seq"))
+            .transpose()
+            .map_err(StoreError::internal)?;
         let mut product_rows = Vec::with_capacity(found.len());
         let mut price_rows = Vec::with_capacity(found.len());
         let mut locked = Vec::with_capacity(found.len());
