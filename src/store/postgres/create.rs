@@ -3,7 +3,7 @@
 
 use sqlx::PgConnection;
 
-use super::uow::StockArrays;
+use super::uow::{StockArrays, bind_event};
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
@@ -43,7 +43,7 @@ pub(super) async fn insert_placed(
 ) -> Result<(), StoreError> {
     let lines = LineArrays::of(o)?;
     let stock = StockArrays::of(reserved);
-    sqlx::query(INSERT_PLACED)
+    let query = sqlx::query(INSERT_PLACED)
         .bind(o.id)
         .bind(&o.number)
         .bind(o.store.as_str())
@@ -73,14 +73,8 @@ pub(super) async fn insert_placed(
         .bind(&lines.class)
         .bind(&lines.sub)
         .bind(&lines.tax)
-        .bind(&lines.total)
-        .bind(e.id)
-        .bind(e.order_id)
-        .bind(e.sequence)
-        .bind(e.kind())
-        .bind(e.change.data().to_string())
-        .bind(&e.actor)
-        .bind(e.occurred_at)
+        .bind(&lines.total);
+    bind_event(query, e)
         .bind(&key.principal)
         .bind(&key.key)
         .bind(i32::from(response.status))

@@ -83,6 +83,21 @@ impl<'a> StockArrays<'a> {
     }
 }
 
+/// Binds an event's seven columns, in `order_events` order (id, order_id, sequence, type, data, actor,
+/// occurred_at), as `append_event` and `INSERT_PLACED` insert them.
+pub(super) fn bind_event<'q>(query: PgQuery<'q>, e: &'q OrderEvent) -> PgQuery<'q> {
+    query
+        .bind(e.id)
+        .bind(e.order_id)
+        .bind(e.sequence)
+        .bind(e.kind())
+        .bind(e.change.data().to_string())
+        .bind(&e.actor)
+        .bind(e.occurred_at)
+}
+
+pub(super) type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
 fn sku_strings(skus: &[Sku]) -> Vec<String> {
     skus.iter().map(|s| s.as_str().to_owned()).collect()
 }
@@ -224,17 +239,13 @@ impl UnitOfWork for PgUnitOfWork {
     }
 
     async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+        bind_event(
+            sqlx::query(
+                "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+            ),
+            e,
         )
-        .bind(e.id)
-        .bind(e.order_id)
-        .bind(e.sequence)
-        .bind(e.kind())
-        .bind(e.change.data().to_string())
-        .bind(&e.actor)
-        .bind(e.occurred_at)
         .execute(&mut *self.tx)
         .await
         .map_err(db_error)?;
