@@ -141,7 +141,7 @@ async fn products_round_trip_with_arabic_names_and_every_price(store: Arc<dyn St
 async fn stock_is_set_only_for_known_products_and_never_below_reserved(store: Arc<dyn Store>) {
     assert!(matches!(
         store.set_stock(&sku("GHOST"), 5).await,
-        Err(StoreError::NotFound("product"))
+        Err(StoreError::NotFound(orderly::store::Missing::Product))
     ));
     stocked(&*store, "OUD", 5).await;
     place_ok(&*store, "o1", request("c1", &[("OUD", 3)])).await;
@@ -281,7 +281,7 @@ async fn cancelling_checks_owner_then_version_then_transition(store: Arc<dyn Sto
     let mallory = CustomerId::parse("mallory").unwrap();
     assert!(matches!(
         cancel(&*store, "x1", &order, 1, Some(&mallory)).await,
-        Err(StoreError::NotFound("order"))
+        Err(StoreError::NotFound(orderly::store::Missing::Order))
     ));
     assert!(matches!(
         cancel(&*store, "x2", &order, 5, None).await,

@@ -15,90 +15,75 @@ pub struct SkuQuantity {
     pub quantity: Quantity,
 }
 
-/// What happened to an order. The serde tag is the event type on the wire and on NATS subjects.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data")]
-pub enum Change {
+/// Declares `Change` with each event type named once: the serde tag and `kind()` both come from it.
+macro_rules! changes {
+    ($($(#[doc = $doc:literal])* $tag:literal => $variant:ident $fields:tt,)*) => {
+        /// What happened to an order. The tag is the event type on the wire and on NATS subjects.
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "type", content = "data")]
+        pub enum Change {
+            $($(#[doc = $doc])* #[serde(rename = $tag)] $variant $fields,)*
+        }
+
+        impl Change {
+            /// Every event type, in declaration order.
+            pub const KINDS: &[&str] = &[$($tag),*];
+
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Change::$variant { .. } => $tag,)*
+                }
+            }
+        }
+    };
+}
+
+changes! {
     /// The order as placed, in full: the starting point of a replay.
-    #[serde(rename = "order.placed")]
-    Placed(Box<Order>),
-    #[serde(rename = "order.confirmed")]
-    Confirmed {},
-    #[serde(rename = "order.cancelled")]
-    Cancelled { reason: Option<String> },
-    #[serde(rename = "order.completed")]
-    Completed {},
-    #[serde(rename = "payment.authorized")]
-    PaymentAuthorized { amount_minor: i64, provider_ref: String },
+    "order.placed" => Placed(Box<Order>),
+    "order.confirmed" => Confirmed {},
+    "order.cancelled" => Cancelled { reason: Option<String> },
+    "order.completed" => Completed {},
+    "payment.authorized" => PaymentAuthorized { amount_minor: i64, provider_ref: String },
     /// `parts`: how the captured amount is spread over the lines, shipping last.
-    #[serde(rename = "payment.captured")]
-    PaymentCaptured { amount_minor: i64, parts: Vec<i64> },
-    #[serde(rename = "payment.voided")]
-    PaymentVoided {},
-    #[serde(rename = "payment.failed")]
-    PaymentFailed { reason: Option<String> },
+    "payment.captured" => PaymentCaptured { amount_minor: i64, parts: Vec<i64> },
+    "payment.voided" => PaymentVoided {},
+    "payment.failed" => PaymentFailed { reason: Option<String> },
     /// `parts`: how the refund is spread over the lines, shipping last; `units`: line units refunded by quantity.
-    #[serde(rename = "payment.refunded")]
-    Refunded {
+    "payment.refunded" => Refunded {
         refund_id: Uuid,
         amount_minor: i64,
         parts: Vec<i64>,
         units: Vec<SkuQuantity>,
         reason: Option<String>,
     },
-    #[serde(rename = "cod.collected")]
-    CodCollected {
+    "cod.collected" => CodCollected {
         amount_minor: i64,
         courier_ref: String,
         parts: Vec<i64>,
     },
     /// Refused at the door: the parcels go back to origin as return `return_id`.
-    #[serde(rename = "cod.refused")]
-    CodRefused {
+    "cod.refused" => CodRefused {
         reason: Option<String>,
         return_id: Uuid,
         lines: Vec<SkuQuantity>,
     },
-    #[serde(rename = "shipment.created")]
-    Shipped {
+    "shipment.created" => Shipped {
         shipment_id: Uuid,
         lines: Vec<SkuQuantity>,
         carrier: String,
         tracking_number: String,
     },
-    #[serde(rename = "shipment.delivered")]
-    Delivered { shipment_id: Uuid },
-    #[serde(rename = "return.requested")]
-    ReturnRequested {
+    "shipment.delivered" => Delivered { shipment_id: Uuid },
+    "return.requested" => ReturnRequested {
         return_id: Uuid,
         lines: Vec<SkuQuantity>,
         reason: Option<String>,
     },
-    #[serde(rename = "return.received")]
-    ReturnReceived { return_id: Uuid, restock: bool },
+    "return.received" => ReturnReceived { return_id: Uuid, restock: bool },
 }
 
 impl Change {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Change::Placed(_) => "order.placed",
-            Change::Confirmed {} => "order.confirmed",
-            Change::Cancelled { .. } => "order.cancelled",
-            Change::Completed {} => "order.completed",
-            Change::PaymentAuthorized { .. } => "payment.authorized",
-            Change::PaymentCaptured { .. } => "payment.captured",
-            Change::PaymentVoided {} => "payment.voided",
-            Change::PaymentFailed { .. } => "payment.failed",
-            Change::Refunded { .. } => "payment.refunded",
-            Change::CodCollected { .. } => "cod.collected",
-            Change::CodRefused { .. } => "cod.refused",
-            Change::Shipped { .. } => "shipment.created",
-            Change::Delivered { .. } => "shipment.delivered",
-            Change::ReturnRequested { .. } => "return.requested",
-            Change::ReturnReceived { .. } => "return.received",
-        }
-    }
-
     /// The event's data alone (without the type tag), as stored and published.
     pub fn data(&self) -> serde_json::Value {
         match serde_json::to_value(self) {

@@ -137,7 +137,8 @@ pub fn text(raw: &str, max_chars: usize) -> Result<String, Invalid> {
     if t.is_empty() {
         return Err(invalid("must not be empty"));
     }
-    if t.chars().count() > max_chars {
+    // Counted before trimming, as JSON Schema's maxLength counts, so the documented limit is the enforced one.
+    if raw.chars().count() > max_chars {
         return Err(invalid(format!("must be at most {max_chars} characters")));
     }
     if t.chars().any(char::is_control) {

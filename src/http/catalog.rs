@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::error::{ApiError, FieldError};
-use super::extract::{Auth, JsonBody};
+use super::error::{ApiError, FieldError, Missing};
+use super::extract::{Auth, RawBody};
 use super::wire::MoneyView;
 use crate::domain::Money;
 use crate::domain::catalog::Product;
@@ -109,7 +109,7 @@ fn parse_product(sku: Sku, r: ProductRequest) -> Result<Product, ApiError> {
             tax_class,
             active: r.active,
         }),
-        _ => Err(ApiError::validation(errors)),
+        _ => Err(ApiError::Validation(errors)),
     }
 }
 
@@ -121,9 +121,10 @@ pub async fn put_product(
     State(state): State<AppState>,
     auth: Auth,
     Path(sku): Path<String>,
-    body: JsonBody<ProductRequest>,
+    body: RawBody,
 ) -> Result<Response, ApiError> {
     auth.require(&["catalog:write"])?;
+    let body = body.json::<ProductRequest>()?;
     let product = parse_product(parse_sku(&sku)?, body.value)?;
     let created = state.store.put_product(&product).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -143,7 +144,7 @@ pub async fn get_product(
         .store
         .get_product(&sku)
         .await?
-        .ok_or_else(|| ApiError::not_found("product_not_found", "the product"))?;
+        .ok_or(ApiError::NotFound(Missing::Product))?;
     Ok(axum::Json(ProductView::from(&product)).into_response())
 }
 
@@ -178,9 +179,10 @@ pub async fn put_stock(
     State(state): State<AppState>,
     auth: Auth,
     Path(sku): Path<String>,
-    body: JsonBody<StockRequest>,
+    body: RawBody,
 ) -> Result<Response, ApiError> {
     auth.require(&["stock:write"])?;
+    let body = body.json::<StockRequest>()?;
     let sku = parse_sku(&sku)?;
     if body.value.on_hand < 0 {
         return Err(ApiError::field("/on_hand", "on_hand must not be negative"));
@@ -203,6 +205,6 @@ pub async fn get_stock(
         .store
         .get_stock(&sku)
         .await?
-        .ok_or_else(|| ApiError::not_found("stock_not_found", "stock for this SKU"))?;
+        .ok_or(ApiError::NotFound(Missing::Stock))?;
     Ok(axum::Json(stock_view(&sku, level)).into_response())
 }

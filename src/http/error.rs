@@ -1,6 +1,11 @@
-//! The one place that knows status codes: `ApiError` renders RFC 9457 problem+json with a stable `code`.
+//! The one place that knows status codes: every way a request can fail is an `ApiError` variant, and one match
+//! (`ApiError::code`) turns it into a stable `Code`, which alone decides the status and title. Responses are RFC 9457
+//! problem+json.
 //!
-//! Internal error text never reaches the client; it is logged with the request id instead.
+//! Internal error text never reaches the client. Converting an error does not log it: the response carries an
+//! `ErrorLog` extension, and the `observe` middleware writes it once, on the request's log line.
+
+use std::fmt;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +14,9 @@ use utoipa::ToSchema;
 
 use crate::domain::order::OrderError;
 use crate::domain::pricing::PricingError;
+use crate::domain::status::InvalidTransition;
 use crate::domain::stock::StockError;
+use crate::domain::values::Sku;
 use crate::store::StoreError;
 
 /// One bad field: a JSON pointer into the request and what is wrong there.
@@ -34,224 +41,407 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// Declares the problem codes once: each with its status and title, plus the list of all of them.
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $status:ident, $title:literal;)*) => {
+        /// A stable, machine-readable reason for a failed request. Clients branch on it; docs/api.md lists each.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &[Code] = &[$(Code::$variant),*];
+
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $code,)*
+                }
+            }
+
+            pub const fn status(self) -> StatusCode {
+                match self {
+                    $(Code::$variant => StatusCode::$status,)*
+                }
+            }
+
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $title,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    MalformedJson = "malformed_json", BAD_REQUEST, "Malformed JSON";
+    UnreadableBody = "unreadable_body", BAD_REQUEST, "Unreadable body";
+    IdempotencyKeyMissing = "idempotency_key_missing", BAD_REQUEST, "Idempotency-Key missing";
+    IdempotencyKeyInvalid = "idempotency_key_invalid", BAD_REQUEST, "Idempotency-Key invalid";
+    IfMatchInvalid = "if_match_invalid", BAD_REQUEST, "If-Match invalid";
+    Unauthenticated = "unauthenticated", UNAUTHORIZED, "Unauthenticated";
+    InvalidToken = "invalid_token", UNAUTHORIZED, "Unauthenticated";
+    InsufficientScope = "insufficient_scope", FORBIDDEN, "Insufficient scope";
+    OrderNotFound = "order_not_found", NOT_FOUND, "Not found";
+    ShipmentNotFound = "shipment_not_found", NOT_FOUND, "Not found";
+    ReturnNotFound = "return_not_found", NOT_FOUND, "Not found";
+    ProductNotFound = "product_not_found", NOT_FOUND, "Not found";
+    StockNotFound = "stock_not_found", NOT_FOUND, "Not found";
+    RouteNotFound = "route_not_found", NOT_FOUND, "Not found";
+    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed";
+    RequestInProgress = "request_in_progress", CONFLICT, "Request in progress";
+    InsufficientStock = "insufficient_stock", CONFLICT, "Insufficient stock";
+    StockBelowReserved = "stock_below_reserved", CONFLICT, "Stock below reserved";
+    InvalidTransition = "invalid_transition", CONFLICT, "Invalid transition";
+    PaymentRequired = "payment_required", CONFLICT, "Payment required";
+    VersionConflict = "version_conflict", PRECONDITION_FAILED, "Version conflict";
+    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large";
+    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
+    ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Validation failed";
+    IdempotencyKeyReused = "idempotency_key_reused", UNPROCESSABLE_ENTITY, "Idempotency-Key reused";
+    UnknownSku = "unknown_sku", UNPROCESSABLE_ENTITY, "Unknown SKU";
+    SkuInactive = "sku_inactive", UNPROCESSABLE_ENTITY, "SKU not for sale";
+    PriceUnavailable = "price_unavailable", UNPROCESSABLE_ENTITY, "No price in this currency";
+    UnsupportedCountry = "unsupported_country", UNPROCESSABLE_ENTITY, "Country not served";
+    AmountOutOfRange = "amount_out_of_range", UNPROCESSABLE_ENTITY, "Amount out of range";
+    AmountInvalid = "amount_invalid", UNPROCESSABLE_ENTITY, "Invalid amount";
+    RefundExceedsCaptured = "refund_exceeds_captured", UNPROCESSABLE_ENTITY, "Refund exceeds what was paid";
+    IfMatchRequired = "if_match_required", PRECONDITION_REQUIRED, "If-Match required";
+    InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error";
+    DatabaseUnavailable = "database_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
+    Busy = "busy", SERVICE_UNAVAILABLE, "Service unavailable";
+    RequestTimeout = "request_timeout", SERVICE_UNAVAILABLE, "Service unavailable";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why authentication failed; the detail the client sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFault {
+    Expired,
+    BadSignature,
+    ForSomeoneElse,
+    Malformed,
+    Uncheckable,
+    /// Under an `:own` scope the subject must be a customer id.
+    SubjectNotACustomer,
+}
+
+/// Something a client may retry shortly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    Database,
+    Busy,
+    Timeout,
+}
+
+/// What the client asked for that does not exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Order,
+    Shipment,
+    Return,
+    Product,
+    Stock,
+    Route,
+}
+
+/// Every outcome of a failed request.
 #[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    title: &'static str,
-    detail: String,
-    errors: Vec<FieldError>,
-    www_authenticate: Option<&'static str>,
-    retry_after: Option<u32>,
+pub enum ApiError {
+    /// Fields of the body, path or query are invalid.
+    Validation(Vec<FieldError>),
+    MalformedJson(String),
+    UnreadableBody,
+    PayloadTooLarge {
+        limit: usize,
+    },
+    UnsupportedMediaType,
+    NoCredentials,
+    InvalidToken(TokenFault),
+    /// The token holds none of the scopes; the first is named.
+    Forbidden(&'static str),
+    NotFound(Missing),
+    MethodNotAllowed,
+    IdempotencyKeyMissing,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    RequestInProgress,
+    IfMatchRequired,
+    IfMatchInvalid,
+    VersionConflict {
+        expected: i64,
+        current: i64,
+    },
+    Pricing(PricingError),
+    InsufficientStock {
+        sku: Sku,
+        requested: i64,
+        available: i64,
+    },
+    StockBelowReserved {
+        sku: Sku,
+        detail: String,
+    },
+    InvalidTransition(InvalidTransition),
+    PaymentRequired,
+    AmountInvalid(String),
+    RefundExceedsCaptured {
+        requested: i64,
+        refundable: i64,
+    },
+    Unavailable {
+        why: Unavailable,
+        /// For the log only.
+        cause: Option<String>,
+    },
+    /// For the log only; the client sees a generic message.
+    Internal(String),
+}
+
+/// The error behind a response, for the request's log line (set by `ApiError::into_response`).
+#[derive(Clone, Debug)]
+pub struct ErrorLog {
+    pub code: Code,
+    pub cause: Option<String>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            title,
-            detail: detail.into(),
-            errors: Vec::new(),
-            www_authenticate: None,
-            retry_after: None,
+    /// The one match from outcome to code.
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::Validation(_) => Code::ValidationFailed,
+            ApiError::MalformedJson(_) => Code::MalformedJson,
+            ApiError::UnreadableBody => Code::UnreadableBody,
+            ApiError::PayloadTooLarge { .. } => Code::PayloadTooLarge,
+            ApiError::UnsupportedMediaType => Code::UnsupportedMediaType,
+            ApiError::NoCredentials => Code::Unauthenticated,
+            ApiError::InvalidToken(_) => Code::InvalidToken,
+            ApiError::Forbidden(_) => Code::InsufficientScope,
+            ApiError::NotFound(Missing::Order) => Code::OrderNotFound,
+            ApiError::NotFound(Missing::Shipment) => Code::ShipmentNotFound,
+            ApiError::NotFound(Missing::Return) => Code::ReturnNotFound,
+            ApiError::NotFound(Missing::Product) => Code::ProductNotFound,
+            ApiError::NotFound(Missing::Stock) => Code::StockNotFound,
+            ApiError::NotFound(Missing::Route) => Code::RouteNotFound,
+            ApiError::MethodNotAllowed => Code::MethodNotAllowed,
+            ApiError::IdempotencyKeyMissing => Code::IdempotencyKeyMissing,
+            ApiError::IdempotencyKeyInvalid => Code::IdempotencyKeyInvalid,
+            ApiError::IdempotencyKeyReused => Code::IdempotencyKeyReused,
+            ApiError::RequestInProgress => Code::RequestInProgress,
+            ApiError::IfMatchRequired => Code::IfMatchRequired,
+            ApiError::IfMatchInvalid => Code::IfMatchInvalid,
+            ApiError::VersionConflict { .. } => Code::VersionConflict,
+            ApiError::Pricing(PricingError::UnknownSku(_)) => Code::UnknownSku,
+            ApiError::Pricing(PricingError::InactiveSku(_)) => Code::SkuInactive,
+            ApiError::Pricing(PricingError::NoPriceInCurrency(..)) => Code::PriceUnavailable,
+            ApiError::Pricing(PricingError::NoVatRate(_)) => Code::UnsupportedCountry,
+            ApiError::Pricing(PricingError::Money(_)) => Code::AmountOutOfRange,
+            ApiError::InsufficientStock { .. } => Code::InsufficientStock,
+            ApiError::StockBelowReserved { .. } => Code::StockBelowReserved,
+            ApiError::InvalidTransition(_) => Code::InvalidTransition,
+            ApiError::PaymentRequired => Code::PaymentRequired,
+            ApiError::AmountInvalid(_) => Code::AmountInvalid,
+            ApiError::RefundExceedsCaptured { .. } => Code::RefundExceedsCaptured,
+            ApiError::Unavailable {
+                why: Unavailable::Database,
+                ..
+            } => Code::DatabaseUnavailable,
+            ApiError::Unavailable {
+                why: Unavailable::Busy, ..
+            } => Code::Busy,
+            ApiError::Unavailable {
+                why: Unavailable::Timeout,
+                ..
+            } => Code::RequestTimeout,
+            ApiError::Internal(_) => Code::InternalError,
         }
     }
 
-    pub fn code(&self) -> &'static str {
-        self.code
+    pub fn status(&self) -> StatusCode {
+        self.code().status()
     }
 
-    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
-        self
-    }
-
-    pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = match errors.as_slice() {
-            [one] => format!("{}: {}", one.pointer, one.detail),
-            _ => format!("{} fields are invalid", errors.len()),
-        };
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            "Validation failed",
-            detail,
-        )
-        .with_errors(errors)
-    }
-
+    /// One invalid field.
     pub fn field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        ApiError::validation(vec![FieldError {
+        ApiError::Validation(vec![FieldError {
             pointer: pointer.into(),
             detail: detail.into(),
         }])
     }
 
-    pub fn malformed_json(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON", detail)
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
     }
 
-    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
-        let mut e = ApiError::new(StatusCode::UNAUTHORIZED, code, "Unauthenticated", detail);
-        e.www_authenticate = Some("Bearer");
-        e
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Validation(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.pointer, one.detail),
+                _ => format!("{} fields are invalid", errors.len()),
+            },
+            ApiError::MalformedJson(why) => format!("the body is not valid JSON: {why}"),
+            ApiError::UnreadableBody => "the body could not be read".into(),
+            ApiError::PayloadTooLarge { limit } => format!("the body may be at most {limit} bytes"),
+            ApiError::UnsupportedMediaType => "send the body as application/json".into(),
+            ApiError::NoCredentials => "send Authorization: Bearer <token>".into(),
+            ApiError::InvalidToken(fault) => match fault {
+                TokenFault::Expired => "the token has expired",
+                TokenFault::BadSignature => "the token signature is not valid",
+                TokenFault::ForSomeoneElse => "the token was issued for someone else",
+                TokenFault::Malformed => "the token is malformed",
+                TokenFault::Uncheckable => "the token cannot be checked",
+                TokenFault::SubjectNotACustomer => "the token subject is not a valid customer id",
+            }
+            .into(),
+            ApiError::Forbidden(scope) => format!("this operation needs the `{scope}` scope"),
+            ApiError::NotFound(what) => match what {
+                Missing::Order => "the order does not exist",
+                Missing::Shipment => "no such shipment on this order",
+                Missing::Return => "no such return on this order",
+                Missing::Product => "the product does not exist",
+                Missing::Stock => "stock for this SKU does not exist",
+                Missing::Route => "no such endpoint; see /openapi.json",
+            }
+            .into(),
+            ApiError::MethodNotAllowed => "this endpoint does not accept that method".into(),
+            ApiError::IdempotencyKeyMissing => {
+                "this request changes state: send an Idempotency-Key header (a UUID is a good choice)".into()
+            }
+            ApiError::IdempotencyKeyInvalid => "an Idempotency-Key is 1 to 255 visible ASCII characters".into(),
+            ApiError::IdempotencyKeyReused => "this Idempotency-Key was already used with a different request".into(),
+            ApiError::RequestInProgress => {
+                "a request with this Idempotency-Key is still being processed; retry shortly".into()
+            }
+            ApiError::IfMatchRequired => "send If-Match with the ETag of the order you last read".into(),
+            ApiError::IfMatchInvalid => "If-Match must be one strong ETag such as \"3\"".into(),
+            ApiError::VersionConflict { expected, current } => {
+                format!("If-Match was \"{expected}\" but the order is at \"{current}\"; reload and retry")
+            }
+            ApiError::Pricing(p) => match p {
+                PricingError::UnknownSku(sku) => format!("SKU {sku} is not in the catalog"),
+                PricingError::InactiveSku(sku) => format!("SKU {sku} is not for sale"),
+                PricingError::NoPriceInCurrency(sku, c) => format!("SKU {sku} has no price in {c}"),
+                PricingError::NoVatRate(country) => {
+                    format!("orders cannot ship to {country}: no VAT rate is configured for it")
+                }
+                PricingError::Money(_) => "the order total is too large".into(),
+            },
+            ApiError::InsufficientStock {
+                sku,
+                requested,
+                available,
+            } => format!("SKU {sku}: {requested} requested, {available} available"),
+            ApiError::StockBelowReserved { sku, detail } => format!("SKU {sku}: {detail}"),
+            ApiError::InvalidTransition(t) => {
+                format!("the {} status is `{}` and cannot move to `{}`", t.kind, t.from, t.to)
+            }
+            ApiError::PaymentRequired => "a card order ships only while its payment is authorised or captured".into(),
+            ApiError::AmountInvalid(detail) => detail.clone(),
+            ApiError::RefundExceedsCaptured { requested, refundable } => {
+                format!("a refund of {requested} exceeds the {refundable} still refundable")
+            }
+            ApiError::Unavailable { why, .. } => match why {
+                Unavailable::Database => "the database cannot be reached; retry shortly",
+                Unavailable::Busy => "the system is busy; retry shortly",
+                Unavailable::Timeout => "the request took too long and was abandoned; it may be retried",
+            }
+            .into(),
+            ApiError::Internal(_) => "the request failed on our side; it has been logged".into(),
+        }
     }
 
-    pub fn forbidden(scope: &str) -> Self {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            "Insufficient scope",
-            format!("this operation needs the `{scope}` scope"),
-        )
+    fn errors(&self) -> Vec<FieldError> {
+        let at = |pointer: &str, detail: &str| {
+            vec![FieldError {
+                pointer: pointer.into(),
+                detail: detail.into(),
+            }]
+        };
+        match self {
+            ApiError::Validation(errors) => errors.clone(),
+            ApiError::Pricing(PricingError::NoVatRate(_)) => {
+                at("/ship_to/country", "no VAT rate is configured for this country")
+            }
+            ApiError::AmountInvalid(detail) => at("/amount_minor", detail),
+            _ => Vec::new(),
+        }
     }
 
-    pub fn not_found(code: &'static str, what: &str) -> Self {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            code,
-            "Not found",
-            format!("{what} does not exist"),
-        )
-    }
-
-    pub fn unavailable(code: &'static str, detail: &str) -> Self {
-        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, "Service unavailable", detail);
-        e.retry_after = Some(1);
-        e
-    }
-
-    pub fn internal() -> Self {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Internal error",
-            "the request failed on our side; it has been logged",
-        )
+    /// What the log line says about the failure: the cause for server-side failures, nothing for client errors.
+    fn cause(&self) -> Option<String> {
+        match self {
+            ApiError::Internal(cause) => Some(cause.clone()),
+            ApiError::Unavailable { cause, .. } => cause.clone(),
+            _ => None,
+        }
     }
 
     pub fn problem(&self) -> Problem {
+        let code = self.code();
         Problem {
-            kind: format!("/problems/{}", self.code),
-            title: self.title,
-            status: self.status.as_u16(),
-            detail: self.detail.clone(),
-            code: self.code,
-            errors: self.errors.clone(),
+            kind: format!("/problems/{code}"),
+            title: code.title(),
+            status: code.status().as_u16(),
+            detail: self.detail(),
+            code: code.as_str(),
+            errors: self.errors(),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let code = self.code();
         let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let mut response = (code.status(), body).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Some(v) = self.www_authenticate {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(v));
+        match code.status() {
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
+            }
+            _ => {}
         }
-        if let Some(secs) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
+        response.extensions_mut().insert(ErrorLog {
+            code,
+            cause: self.cause(),
+        });
         response
     }
 }
 
-fn pricing_error(e: PricingError) -> ApiError {
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    match e {
-        PricingError::UnknownSku(sku) => ApiError::new(
-            unprocessable,
-            "unknown_sku",
-            "Unknown SKU",
-            format!("SKU {sku} is not in the catalog"),
-        ),
-        PricingError::InactiveSku(sku) => ApiError::new(
-            unprocessable,
-            "sku_inactive",
-            "SKU not for sale",
-            format!("SKU {sku} is not for sale"),
-        ),
-        PricingError::NoPriceInCurrency(sku, c) => ApiError::new(
-            unprocessable,
-            "price_unavailable",
-            "No price in this currency",
-            format!("SKU {sku} has no price in {c}"),
-        ),
-        PricingError::NoVatRate(country) => ApiError::new(
-            unprocessable,
-            "unsupported_country",
-            "Country not served",
-            format!("orders cannot ship to {country}: no VAT rate is configured for it"),
-        )
-        .with_errors(vec![FieldError {
-            pointer: "/ship_to/country".into(),
-            detail: "no VAT rate is configured for this country".into(),
-        }]),
-        PricingError::Money(_) => ApiError::new(
-            unprocessable,
-            "amount_out_of_range",
-            "Amount out of range",
-            "the order total is too large",
-        ),
-    }
-}
-
-fn order_error(e: OrderError) -> ApiError {
-    let conflict = StatusCode::CONFLICT;
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    match e {
-        OrderError::InvalidTransition(t) | OrderError::AlreadyShipped(t) => ApiError::new(
-            conflict,
-            "invalid_transition",
-            "Invalid transition",
-            format!("the {} status is `{}` and cannot move to `{}`", t.kind, t.from, t.to),
-        ),
-        OrderError::PaymentRequired => ApiError::new(
-            conflict,
-            "payment_required",
-            "Payment required",
-            "a card order ships only while its payment is authorised or captured",
-        ),
-        OrderError::InvalidLine { index, field, detail } => {
-            let pointer = if field == "lines" {
-                "/lines".to_owned()
-            } else {
-                format!("/lines/{index}/{field}")
-            };
-            ApiError::field(pointer, detail)
-        }
-        OrderError::InvalidAmount(detail) => {
-            let errors = vec![FieldError {
-                pointer: "/amount_minor".into(),
-                detail: detail.clone(),
-            }];
-            ApiError::new(unprocessable, "amount_invalid", "Invalid amount", detail).with_errors(errors)
-        }
-        OrderError::RefundExceedsCaptured { requested, refundable } => ApiError::new(
-            unprocessable,
-            "refund_exceeds_captured",
-            "Refund exceeds what was paid",
-            format!("a refund of {requested} exceeds the {refundable} still refundable"),
-        ),
-        OrderError::NotFound(what) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            if what == "shipment" {
-                "shipment_not_found"
-            } else {
-                "return_not_found"
-            },
-            "Not found",
-            format!("no such {what} on this order"),
-        ),
-        OrderError::Corrupt(detail) => {
-            tracing::error!(%detail, "order event stream inconsistent");
-            ApiError::internal()
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> Self {
+        match e {
+            OrderError::InvalidTransition(t) | OrderError::AlreadyShipped(t) => ApiError::InvalidTransition(t),
+            OrderError::PaymentRequired => ApiError::PaymentRequired,
+            OrderError::InvalidLine { index, field, detail } => {
+                let pointer = if field == "lines" {
+                    "/lines".to_owned()
+                } else {
+                    format!("/lines/{index}/{field}")
+                };
+                ApiError::field(pointer, detail)
+            }
+            OrderError::InvalidAmount(detail) => ApiError::AmountInvalid(detail),
+            OrderError::RefundExceedsCaptured { requested, refundable } => {
+                ApiError::RefundExceedsCaptured { requested, refundable }
+            }
+            OrderError::ShipmentNotFound => ApiError::NotFound(Missing::Shipment),
+            OrderError::ReturnNotFound => ApiError::NotFound(Missing::Return),
+            OrderError::Corrupt(detail) => ApiError::Internal(format!("order event stream inconsistent: {detail}")),
         }
     }
 }
@@ -259,59 +449,61 @@ fn order_error(e: OrderError) -> ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound("order") => ApiError::not_found("order_not_found", "the order"),
-            StoreError::NotFound("product") => ApiError::not_found("product_not_found", "the product"),
-            StoreError::NotFound(what) => ApiError::not_found("not_found", what),
-            StoreError::IdempotencyKeyReused => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "Idempotency-Key reused",
-                "this Idempotency-Key was already used with a different request",
-            ),
-            StoreError::RequestInProgress => ApiError::new(
-                StatusCode::CONFLICT,
-                "request_in_progress",
-                "Request in progress",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            ),
-            StoreError::VersionConflict { expected, current } => ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version_conflict",
-                "Version conflict",
-                format!("If-Match was \"{expected}\" but the order is at \"{current}\"; reload and retry"),
-            ),
-            StoreError::Pricing(p) => pricing_error(p),
+            StoreError::NotFound(missing) => ApiError::NotFound(match missing {
+                crate::store::Missing::Order => Missing::Order,
+                crate::store::Missing::Product => Missing::Product,
+            }),
+            StoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            StoreError::RequestInProgress => ApiError::RequestInProgress,
+            StoreError::VersionConflict { expected, current } => ApiError::VersionConflict { expected, current },
+            StoreError::Pricing(p) => ApiError::Pricing(p),
             StoreError::Stock { sku, source } => match source {
-                StockError::Insufficient { available, requested } => ApiError::new(
-                    StatusCode::CONFLICT,
-                    "insufficient_stock",
-                    "Insufficient stock",
-                    format!("SKU {sku}: {requested} requested, {available} available"),
-                ),
-                StockError::BelowReserved { .. } => ApiError::new(
-                    StatusCode::CONFLICT,
-                    "stock_below_reserved",
-                    "Stock below reserved",
-                    format!("SKU {sku}: {source}"),
-                ),
-                other => {
-                    tracing::error!(error = %other, %sku, "stock invariant violated");
-                    ApiError::internal()
-                }
+                StockError::Insufficient { available, requested } => ApiError::InsufficientStock {
+                    sku,
+                    requested,
+                    available,
+                },
+                StockError::BelowReserved { .. } => ApiError::StockBelowReserved {
+                    sku,
+                    detail: source.to_string(),
+                },
+                other => ApiError::Internal(format!("stock invariant violated for SKU {sku}: {other}")),
             },
-            StoreError::Order(e) => order_error(e),
-            StoreError::Unavailable(err) => {
-                tracing::warn!(error = %err, "database unavailable");
-                ApiError::unavailable("database_unavailable", "the database cannot be reached; retry shortly")
-            }
-            StoreError::Busy(err) => {
-                tracing::warn!(error = %err, "database contention");
-                ApiError::unavailable("busy", "the system is busy; retry shortly")
-            }
-            StoreError::Internal(err) => {
-                tracing::error!(error = format!("{err:#}"), "storage failure");
-                ApiError::internal()
-            }
+            StoreError::Order(e) => e.into(),
+            StoreError::Unavailable(err) => ApiError::Unavailable {
+                why: Unavailable::Database,
+                cause: Some(err.to_string()),
+            },
+            StoreError::Busy(err) => ApiError::Unavailable {
+                why: Unavailable::Busy,
+                cause: Some(err.to_string()),
+            },
+            StoreError::Internal(err) => ApiError::Internal(format!("storage failure: {err:#}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_unique_and_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{code} declared twice");
+            assert!(code.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn server_failures_carry_their_cause_to_the_log_but_not_to_the_client() {
+        let response = ApiError::internal("disk on fire").into_response();
+        let log = response.extensions().get::<ErrorLog>().cloned();
+        assert_eq!(log.and_then(|l| l.cause).as_deref(), Some("disk on fire"));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let problem = ApiError::internal("disk on fire").problem();
+        assert!(!problem.detail.contains("disk"));
     }
 }

@@ -2,14 +2,14 @@
 //! JSON bodies (with JSON pointers to bad fields), query strings, the caller's token, Idempotency-Key, If-Match.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, FieldError, TokenFault};
 use crate::auth::Principal;
 
 /// A JSON body parsed into `T`, plus its canonical form (keys sorted) for idempotency fingerprints.
@@ -54,19 +54,11 @@ async fn read_body(req: Request, state: &AppState) -> Result<(bool, Bytes), ApiE
     let json = is_json(req.headers());
     let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "Payload too large",
-                format!("the body may be at most {} bytes", state.limits.max_body_bytes),
-            )
+            ApiError::PayloadTooLarge {
+                limit: state.limits.max_body_bytes,
+            }
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                "Unreadable body",
-                "the body could not be read",
-            )
+            ApiError::UnreadableBody
         }
     })?;
     Ok((json, bytes))
@@ -74,16 +66,10 @@ async fn read_body(req: Request, state: &AppState) -> Result<(bool, Bytes), ApiE
 
 fn parse_json<T: DeserializeOwned>(json: bool, bytes: &[u8]) -> Result<JsonBody<T>, ApiError> {
     if !json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Unsupported media type",
-            "send the body as application/json",
-        ));
+        return Err(ApiError::UnsupportedMediaType);
     }
-    let raw: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::malformed_json(format!("the body is not valid JSON: {e}")))?;
-    let canonical = serde_json::to_vec(&raw).map_err(|_| ApiError::internal())?;
+    let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let canonical = serde_json::to_vec(&raw).map_err(ApiError::internal)?;
     let value = serde_path_to_error::deserialize(raw).map_err(|e| {
         let at = pointer(e.path());
         ApiError::field(if at.is_empty() { "/".to_owned() } else { at }, e.inner().to_string())
@@ -91,25 +77,40 @@ fn parse_json<T: DeserializeOwned>(json: bool, bytes: &[u8]) -> Result<JsonBody<
     Ok(JsonBody { value, canonical })
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+/// A body read but not yet parsed, so a handler can check the caller's scope before looking inside it. Only its
+/// size is checked on extraction (413).
+pub struct RawBody {
+    json: bool,
+    bytes: Bytes,
+}
+
+impl FromRequest<AppState> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (json, bytes) = read_body(req, state).await?;
-        parse_json(json, &bytes)
+        Ok(RawBody { json, bytes })
     }
 }
 
-/// An optional body: an empty one is `None`; anything else must be valid JSON.
-impl<T: DeserializeOwned> OptionalFromRequest<AppState> for JsonBody<T> {
-    type Rejection = ApiError;
+impl RawBody {
+    /// Parses the body as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<JsonBody<T>, ApiError> {
+        parse_json(self.json, &self.bytes)
+    }
 
-    async fn from_request(req: Request, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
-        let (json, bytes) = read_body(req, state).await?;
-        if bytes.is_empty() {
-            return Ok(None);
+    /// Parses the body, or takes `empty()` when there is none and that gives a value (the fingerprint then covers
+    /// `{}`).
+    pub fn json_or<T: DeserializeOwned>(&self, empty: impl FnOnce() -> Option<T>) -> Result<JsonBody<T>, ApiError> {
+        if self.bytes.is_empty()
+            && let Some(value) = empty()
+        {
+            return Ok(JsonBody {
+                value,
+                canonical: b"{}".to_vec(),
+            });
         }
-        parse_json(json, &bytes).map(Some)
+        self.json()
     }
 }
 
@@ -141,7 +142,7 @@ fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
         let param = unknown_field(&detail)
             .map(|f| format!("/{f}"))
             .unwrap_or_else(|| "/".to_owned());
-        ApiError::validation(vec![FieldError { pointer: param, detail }])
+        ApiError::Validation(vec![FieldError { pointer: param, detail }])
     })
 }
 
@@ -155,7 +156,7 @@ impl FromRequestParts<AppState> for Auth {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <token>"))?;
+            .ok_or(ApiError::NoCredentials)?;
         let token = value
             .to_str()
             .ok()
@@ -163,19 +164,18 @@ impl FromRequestParts<AppState> for Auth {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "send Authorization: Bearer <token>"))?;
+            .ok_or(ApiError::NoCredentials)?;
         let principal = state.verifier.verify(token).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
-            let why = match &e {
+            ApiError::InvalidToken(match &e {
                 crate::auth::AuthError::Token(t) => match t.kind() {
-                    ErrorKind::ExpiredSignature => "the token has expired",
-                    ErrorKind::InvalidSignature => "the token signature is not valid",
-                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => "the token was issued for someone else",
-                    _ => "the token is malformed",
+                    ErrorKind::ExpiredSignature => TokenFault::Expired,
+                    ErrorKind::InvalidSignature => TokenFault::BadSignature,
+                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenFault::ForSomeoneElse,
+                    _ => TokenFault::Malformed,
                 },
-                crate::auth::AuthError::Key(_) => "the token cannot be checked",
-            };
-            ApiError::unauthenticated("invalid_token", why)
+                crate::auth::AuthError::Key(_) => TokenFault::Uncheckable,
+            })
         })?;
         Ok(Auth(principal))
     }
@@ -183,12 +183,12 @@ impl FromRequestParts<AppState> for Auth {
 
 impl Auth {
     /// Requires one of `scopes`; returns the one held.
-    pub fn require<'a>(&self, scopes: &[&'a str]) -> Result<&'a str, ApiError> {
+    pub fn require(&self, scopes: &[&'static str]) -> Result<&'static str, ApiError> {
         scopes
             .iter()
             .copied()
             .find(|s| self.0.has(s))
-            .ok_or_else(|| ApiError::forbidden(scopes.first().copied().unwrap_or("")))
+            .ok_or(ApiError::Forbidden(scopes.first().copied().unwrap_or("")))
     }
 }
 
@@ -200,26 +200,20 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.headers.get("idempotency-key").ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_missing",
-                "Idempotency-Key missing",
-                "this request changes state: send an Idempotency-Key header (a UUID is a good choice)",
-            )
-        })?;
-        let invalid = || {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "idempotency_key_invalid",
-                "Idempotency-Key invalid",
-                "an Idempotency-Key is 1 to 255 visible ASCII characters",
-            )
-        };
-        let text = raw.to_str().map_err(|_| invalid())?.trim();
-        let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        let raw = parts
+            .headers
+            .get("idempotency-key")
+            .ok_or(ApiError::IdempotencyKeyMissing)?;
+        let text = raw.to_str().map_err(|_| ApiError::IdempotencyKeyInvalid)?.trim();
+        // Quotes are taken off only around a non-empty key: `""` is a two-character key, as the pattern in the
+        // OpenAPI document says.
+        let text = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .filter(|t| !t.is_empty())
+            .unwrap_or(text);
         if text.is_empty() || text.len() > 255 || !text.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(invalid());
+            return Err(ApiError::IdempotencyKeyInvalid);
         }
         Ok(IdempotencyKeyHeader(text.to_owned()))
     }
@@ -232,24 +226,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let raw = parts.headers.get(header::IF_MATCH).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "if_match_required",
-                "If-Match required",
-                "send If-Match with the ETag of the order you last read",
-            )
-        })?;
+        let raw = parts.headers.get(header::IF_MATCH).ok_or(ApiError::IfMatchRequired)?;
         let text = raw.to_str().unwrap_or("").trim();
         let inner = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
-        inner.parse::<i64>().map(IfMatch).map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "if_match_invalid",
-                "If-Match invalid",
-                "If-Match must be one strong ETag such as \"3\"",
-            )
-        })
+        // 1 to 18 digits: always an i64, and exactly what the OpenAPI document's pattern allows.
+        if inner.is_empty() || inner.len() > 18 || !inner.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::IfMatchInvalid);
+        }
+        inner.parse::<i64>().map(IfMatch).map_err(|_| ApiError::IfMatchInvalid)
     }
 }
 

@@ -4,9 +4,10 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod commands;
 pub mod error;
+pub mod events;
 pub mod extract;
-pub mod lifecycle;
 pub mod openapi;
 pub mod orders;
 pub mod wire;
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -29,7 +30,7 @@ use crate::store::Store;
 use crate::telemetry::Metrics;
 use crate::telemetry::logging::{request_id, trace_id};
 use crate::telemetry::metrics::{HttpLabels, method_label};
-use error::ApiError;
+use error::{ApiError, ErrorLog};
 use wire::OrderLimits;
 
 #[derive(Clone, Copy, Debug)]
@@ -90,7 +91,8 @@ pub struct Services {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(orders::router())
-        .merge(lifecycle::router())
+        .merge(commands::router())
+        .route("/v1/orders/{id}/events", axum::routing::get(events::events))
         .merge(catalog::router())
         .merge(openapi::router())
         .fallback(route_not_found)
@@ -101,21 +103,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn route_not_found() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "route_not_found",
-        "Not found",
-        "no such endpoint; see /openapi.json",
-    )
+    ApiError::NotFound(error::Missing::Route)
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "Method not allowed",
-        "this endpoint does not accept that method",
-    )
+    ApiError::MethodNotAllowed
 }
 
 /// Request id and trace id, a deadline, metrics by route template, and one log line per request.
@@ -142,10 +134,10 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .await;
     state.metrics.http_active.dec();
     let mut response = outcome.unwrap_or_else(|_| {
-        ApiError::unavailable(
-            "request_timeout",
-            "the request took too long and was abandoned; it may be retried",
-        )
+        ApiError::Unavailable {
+            why: error::Unavailable::Timeout,
+            cause: None,
+        }
         .into_response()
     });
     let elapsed = started.elapsed();
@@ -167,15 +159,22 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    span.in_scope(|| {
-        tracing::info!(
-            target: "orderly::http",
-            method = method,
-            route = %route,
-            status = status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "request"
-        )
-    });
+    let failure = response.extensions_mut().remove::<ErrorLog>();
+    span.in_scope(|| log_request(method, &route, status, elapsed, failure));
     response
+}
+
+/// The request's one log line: info for success and client errors (with the problem code), warn for a retryable
+/// outage, error for a failure on our side, each with its cause.
+fn log_request(method: &str, route: &str, status: u16, elapsed: Duration, failure: Option<ErrorLog>) {
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    let code = failure.as_ref().map(|f| f.code.as_str()).unwrap_or("");
+    let cause = failure.as_ref().and_then(|f| f.cause.as_deref()).unwrap_or("");
+    if status >= 500 && status != 503 {
+        tracing::error!(target: "orderly::http", method, route, status, latency_ms, code, cause, "request");
+    } else if status == 503 {
+        tracing::warn!(target: "orderly::http", method, route, status, latency_ms, code, cause, "request");
+    } else {
+        tracing::info!(target: "orderly::http", method, route, status, latency_ms, code, "request");
+    }
 }

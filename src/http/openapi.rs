@@ -1,30 +1,196 @@
-//! The OpenAPI 3.1 document, generated from the handlers and wire types; `docs/openapi.json` is a checked-in
-//! copy that a test keeps equal to this.
+//! The OpenAPI 3.1 document: a contract clients can be generated from, checked by schemathesis in the test
+//! command. `docs/openapi.json` is a checked-in copy that a test keeps equal to this.
+//!
+//! It is built from two sources. The wire types give the schemas (with the constraints the server enforces, see
+//! `wire::schema`) and the handlers outside the command table give their request and success bodies through
+//! `#[utoipa::path]`. Everything else comes from `operations()`: the command table's paths, and for every
+//! operation its security scopes, every problem it can answer with (grouped by status, each code listed), its
+//! headers (`Idempotency-Key`, `If-Match`, `ETag`, `Location`, `Idempotent-Replayed`) and the links that let a
+//! client (or schemathesis's stateful phase) walk an order's life.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::routing::get;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use serde_json::{Map, Value, json};
+use utoipa::OpenApi;
 
 use super::AppState;
+use super::commands::{COMMANDS, Entry};
+use super::error::Code;
+use super::orders::{READ_ANY, READ_OWN, WRITE_ANY, WRITE_OWN};
 
-struct BearerAuth;
+/// The problems every authenticated operation can answer with.
+pub const AUTHENTICATED: [Code; 7] = [
+    Code::Unauthenticated,
+    Code::InvalidToken,
+    Code::InsufficientScope,
+    Code::InternalError,
+    Code::DatabaseUnavailable,
+    Code::Busy,
+    Code::RequestTimeout,
+];
 
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
+/// What a body-carrying request can fail with before its fields are looked at.
+const BODY: [Code; 5] = [
+    Code::MalformedJson,
+    Code::UnreadableBody,
+    Code::PayloadTooLarge,
+    Code::UnsupportedMediaType,
+    Code::ValidationFailed,
+];
+
+/// One documented operation, as the contract test and the document both see it.
+#[derive(Clone)]
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    /// Any one of them is enough.
+    pub scopes: &'static [&'static str],
+    /// The success statuses (PUT of a product answers 201 or 200).
+    pub success: Vec<StatusCode>,
+    pub problems: Vec<Code>,
+    /// Takes `Idempotency-Key` (and then replays).
+    pub idempotent: bool,
+    /// Takes `If-Match` and answers with the order's `ETag`.
+    pub if_match: bool,
+    /// A command from the table (its path, parameters and body come from it).
+    pub command: Option<Entry>,
 }
 
+fn with(mut codes: Vec<Code>, more: &[Code]) -> Vec<Code> {
+    codes.extend(AUTHENTICATED);
+    codes.extend_from_slice(more);
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// Every operation of the public API.
+pub fn operations() -> Vec<Operation> {
+    let ok = || vec![StatusCode::OK];
+    let mut ops = vec![
+        Operation {
+            method: "post",
+            path: "/v1/orders",
+            operation_id: "create_order",
+            scopes: &[WRITE_ANY, WRITE_OWN],
+            success: vec![StatusCode::CREATED],
+            problems: with(
+                BODY.to_vec(),
+                &[
+                    Code::IdempotencyKeyMissing,
+                    Code::IdempotencyKeyInvalid,
+                    Code::IdempotencyKeyReused,
+                    Code::RequestInProgress,
+                    Code::UnknownSku,
+                    Code::SkuInactive,
+                    Code::PriceUnavailable,
+                    Code::UnsupportedCountry,
+                    Code::AmountOutOfRange,
+                    Code::InsufficientStock,
+                ],
+            ),
+            idempotent: true,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "get",
+            path: "/v1/orders",
+            operation_id: "list_orders",
+            scopes: &[READ_ANY, READ_OWN],
+            success: ok(),
+            problems: with(vec![Code::ValidationFailed], &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "get",
+            path: "/v1/orders/{id}",
+            operation_id: "get_order",
+            scopes: &[READ_ANY, READ_OWN],
+            success: ok(),
+            problems: with(vec![Code::OrderNotFound], &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "get",
+            path: "/v1/orders/{id}/events",
+            operation_id: "order_events",
+            scopes: &[READ_ANY, READ_OWN],
+            success: ok(),
+            problems: with(vec![Code::OrderNotFound], &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "put",
+            path: "/v1/products/{sku}",
+            operation_id: "put_product",
+            scopes: &["catalog:write"],
+            success: vec![StatusCode::OK, StatusCode::CREATED],
+            problems: with(BODY.to_vec(), &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "get",
+            path: "/v1/products/{sku}",
+            operation_id: "get_product",
+            scopes: &[],
+            success: ok(),
+            problems: with(vec![Code::ValidationFailed, Code::ProductNotFound], &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "put",
+            path: "/v1/stock/{sku}",
+            operation_id: "put_stock",
+            scopes: &["stock:write"],
+            success: ok(),
+            problems: with(BODY.to_vec(), &[Code::ProductNotFound, Code::StockBelowReserved]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "get",
+            path: "/v1/stock/{sku}",
+            operation_id: "get_stock",
+            scopes: &["stock:read", "stock:write", "orders:read"],
+            success: ok(),
+            problems: with(vec![Code::ValidationFailed, Code::StockNotFound], &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+    ];
+    ops.extend(COMMANDS.iter().map(|e| Operation {
+        method: "post",
+        path: e.spec.path,
+        operation_id: e.spec.name,
+        scopes: e.spec.scopes(),
+        success: vec![e.spec.success],
+        problems: e.spec.problems(),
+        idempotent: true,
+        if_match: true,
+        command: Some(*e),
+    }));
+    ops
+}
+
+/// The handlers outside the command table, with their bodies and parameters.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Orderly", description = "Orders API: exact Gulf money, stock reservation, idempotent commands."),
@@ -32,32 +198,206 @@ impl Modify for BearerAuth {
         super::orders::create_order,
         super::orders::get_order,
         super::orders::list_orders,
-        super::orders::cancel_order,
-        super::lifecycle::authorize_doc,
-        super::lifecycle::capture_doc,
-        super::lifecycle::void_doc,
-        super::lifecycle::fail_doc,
-        super::lifecycle::collect_doc,
-        super::lifecycle::refuse_doc,
-        super::lifecycle::ship_doc,
-        super::lifecycle::deliver_doc,
-        super::lifecycle::return_doc,
-        super::lifecycle::receive_doc,
-        super::lifecycle::refund_doc,
-        super::lifecycle::events::events,
+        super::events::events,
         super::catalog::put_product,
         super::catalog::get_product,
         super::catalog::put_stock,
         super::catalog::get_stock,
     ),
-    modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "lifecycle"), (name = "catalog"))
+    components(schemas(super::error::Problem, super::wire::OrderView)),
+    tags(
+        (name = "orders", description = "Place, read and list orders"),
+        (name = "lifecycle", description = "Payments, cash on delivery, shipments, returns and refunds"),
+        (name = "catalog", description = "Products and stock")
+    )
 )]
-pub struct ApiDoc;
+struct Handlers;
+
+/// `Idempotency-Key`: 1 to 255 visible ASCII characters, optionally as a quoted structured-field string.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r#"^(?:[!-~]{1,255}|"[!-~]{1,255}")$"#;
+/// `If-Match`: one strong ETag of an order version; the quotes may be left out.
+pub const IF_MATCH_PATTERN: &str = r#"^(?:"[0-9]{1,18}"|[0-9]{1,18})$"#;
+
+fn problem_responses(problems: &[Code]) -> Map<String, Value> {
+    let mut by_status: BTreeMap<u16, Vec<&'static str>> = BTreeMap::new();
+    for code in problems {
+        by_status.entry(code.status().as_u16()).or_default().push(code.as_str());
+    }
+    by_status
+        .into_iter()
+        .map(|(status, codes)| {
+            let description = codes.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+            let mut response = json!({
+                "description": description,
+                "content": {"application/problem+json": {"schema": {
+                    "allOf": [{"$ref": "#/components/schemas/Problem"}],
+                    "properties": {"code": {"enum": codes}, "status": {"const": status}},
+                }}},
+            });
+            if status == 401 {
+                response["headers"] = json!({"WWW-Authenticate": {
+                    "description": "`Bearer`", "schema": {"type": "string"}}});
+            }
+            if status == 503 {
+                response["headers"] = json!({"Retry-After": {
+                    "description": "Seconds to wait before retrying", "schema": {"type": "integer"}}});
+            }
+            (status.to_string(), response)
+        })
+        .collect()
+}
+
+fn header_params(op: &Operation) -> Vec<Value> {
+    let mut params = Vec::new();
+    if op.idempotent {
+        params.push(json!({
+            "name": "Idempotency-Key", "in": "header", "required": true,
+            "description": "Unique per intended change; a retry sends the same key and gets the same answer.",
+            "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
+        }));
+    }
+    if op.if_match {
+        params.push(json!({
+            "name": "If-Match", "in": "header", "required": true,
+            "description": "The ETag of the order as last read, e.g. \"3\".",
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+        }));
+    }
+    params
+}
+
+fn uuid_param(name: &str, what: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": what,
+           "schema": {"type": "string", "format": "uuid"}})
+}
+
+/// The operation object of a table command.
+fn command_operation(entry: &Entry, schemas: &mut Map<String, Value>) -> Value {
+    let spec = entry.spec;
+    let mut found = Vec::new();
+    let body = (entry.schema)(&mut found);
+    for (name, schema) in found {
+        schemas.insert(name, serde_json::to_value(schema).unwrap_or(Value::Null));
+    }
+    let mut params = vec![uuid_param("id", "Order id")];
+    if let Some(sub) = spec.sub_id {
+        params.push(uuid_param(sub.param, "Id of the shipment or return, from the order"));
+    }
+    let mut description = spec.description.to_owned();
+    if spec.body_optional {
+        description.push_str(" The body may be left empty.");
+    }
+    json!({
+        "tags": ["lifecycle"],
+        "summary": spec.summary,
+        "description": description,
+        "operationId": spec.name,
+        "parameters": params,
+        "requestBody": {
+            "required": !spec.body_optional,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}},
+        },
+        "responses": {},
+    })
+}
+
+/// Links from a response holding an order to reading it and to every command on it.
+fn order_links() -> Value {
+    let from_body = json!({"path.id": "$response.body#/id"});
+    let mut links = Map::new();
+    links.insert(
+        "get_order".into(),
+        json!({"operationId": "get_order", "parameters": from_body}),
+    );
+    links.insert(
+        "order_events".into(),
+        json!({"operationId": "order_events", "parameters": from_body}),
+    );
+    for e in COMMANDS {
+        let mut parameters = json!({
+            "path.id": "$response.body#/id",
+            "header.If-Match": "$response.header.ETag",
+        });
+        if let Some(sub) = e.spec.sub_id {
+            let list = if sub.param == "shipment_id" {
+                "shipments"
+            } else {
+                "returns"
+            };
+            parameters[format!("path.{}", sub.param)] = json!(format!("$response.body#/{list}/0/id"));
+        }
+        links.insert(
+            e.spec.name.into(),
+            json!({"operationId": e.spec.name, "parameters": parameters}),
+        );
+    }
+    Value::Object(links)
+}
+
+fn success_response(op: &Operation, existing: Option<&Value>) -> Value {
+    let order = json!({"$ref": "#/components/schemas/OrderView"});
+    let mut response = match existing {
+        Some(r) => r.clone(),
+        None => json!({"description": "The order after the command",
+                       "content": {"application/json": {"schema": order}}}),
+    };
+    let returns_order = op.idempotent || op.operation_id == "get_order";
+    if returns_order {
+        let mut headers = json!({
+            "ETag": {"description": "The order's version, for If-Match", "schema": {"type": "string"}},
+        });
+        if op.idempotent {
+            headers["Location"] = json!({"description": "The order", "schema": {"type": "string"}});
+            headers["Idempotent-Replayed"] = json!({
+                "description": "`true` when this is the stored answer to an earlier request with the same key",
+                "schema": {"type": "string", "enum": ["true"]}});
+        }
+        response["headers"] = headers;
+        response["links"] = order_links();
+    }
+    if op.operation_id == "create_order" {
+        response["description"] = json!("Order placed; stock reserved");
+    }
+    response
+}
+
+/// The document as a JSON value.
+pub fn document_value() -> Value {
+    let mut doc = serde_json::to_value(Handlers::openapi()).unwrap_or(Value::Null);
+    let mut schemas = doc["components"]["schemas"].as_object().cloned().unwrap_or_default();
+    for op in operations() {
+        let mut operation = match op.command {
+            Some(entry) => command_operation(&entry, &mut schemas),
+            None => doc["paths"][op.path][op.method].take(),
+        };
+        let existing = operation["responses"].as_object().cloned().unwrap_or_default();
+        let mut responses = Map::new();
+        for status in &op.success {
+            let key = status.as_u16().to_string();
+            responses.insert(key.clone(), success_response(&op, existing.get(&key)));
+        }
+        responses.extend(problem_responses(&op.problems));
+        operation["responses"] = Value::Object(responses);
+        operation["operationId"] = json!(op.operation_id);
+        operation["security"] = json!([{"bearer": op.scopes}]);
+        let params = operation["parameters"].as_array().cloned().unwrap_or_default();
+        let mut params: Vec<Value> = params.into_iter().filter(|p| p["in"] != "header").collect();
+        params.extend(header_params(&op));
+        operation["parameters"] = Value::Array(params);
+        doc["paths"][op.path][op.method] = operation;
+    }
+    doc["components"]["schemas"] = Value::Object(schemas);
+    doc["components"]["securitySchemes"] = json!({
+        "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                   "description": "HS256 tokens with `sub` and space-separated `scope`"}});
+    doc
+}
 
 /// The document as pretty JSON, exactly as served and checked in.
-pub fn document() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+pub fn document() -> &'static str {
+    static DOCUMENT: LazyLock<String> =
+        LazyLock::new(|| serde_json::to_string_pretty(&document_value()).unwrap_or_default());
+    &DOCUMENT
 }
 
 pub fn router() -> Router<AppState> {

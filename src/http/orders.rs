@@ -13,19 +13,18 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::AppState;
-use super::error::ApiError;
-use super::extract::{Auth, IdempotencyKeyHeader, IfMatch, JsonBody, QueryParams, fingerprint};
-use super::wire::{CancelOrderRequest, CreateOrderRequest, OrderPageView, OrderView};
-use crate::domain::order::{Command, Order};
+use super::error::{ApiError, Missing, TokenFault};
+use super::extract::{Auth, IdempotencyKeyHeader, QueryParams, RawBody, fingerprint};
+use super::wire::{CreateOrderRequest, OrderPageView, OrderView};
+use crate::domain::order::Order;
 use crate::domain::status::{OrderStatus, StatusMachine};
 use crate::domain::values::CustomerId;
-use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder, StoredResponse, UpdateOrder};
+use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder, StoredResponse};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/orders", post(create_order).get(list_orders))
         .route("/v1/orders/{id}", get(get_order))
-        .route("/v1/orders/{id}/cancel", post(cancel_order))
 }
 
 pub(super) const READ_ANY: &str = "orders:read";
@@ -40,7 +39,7 @@ pub(super) fn own_scope(auth: &Auth, held: &str, own: &str) -> Result<Option<Cus
     }
     CustomerId::parse(&auth.0.sub)
         .map(Some)
-        .map_err(|_| ApiError::unauthenticated("invalid_token", "the token subject is not a valid customer id"))
+        .map_err(|_| ApiError::InvalidToken(TokenFault::SubjectNotACustomer))
 }
 
 pub(super) fn order_response(status: StatusCode, order: &Order) -> StoredResponse {
@@ -103,10 +102,11 @@ pub async fn create_order(
     State(state): State<AppState>,
     auth: Auth,
     key: IdempotencyKeyHeader,
-    body: JsonBody<CreateOrderRequest>,
+    body: RawBody,
 ) -> Result<Response, ApiError> {
     let held = auth.require(&[WRITE_ANY, WRITE_OWN])?;
-    let mut request = body.value.parse(state.limits.order).map_err(ApiError::validation)?;
+    let body = body.json::<CreateOrderRequest>()?;
+    let mut request = body.value.parse(state.limits.order).map_err(ApiError::Validation)?;
     if let Some(customer) = own_scope(&auth, held, WRITE_OWN)? {
         if request.customer_id.as_ref().is_some_and(|c| c != &customer) {
             return Err(ApiError::field(
@@ -159,14 +159,13 @@ pub async fn get_order(
 ) -> Result<Response, ApiError> {
     let held = auth.require(&[READ_ANY, READ_OWN])?;
     let owner = own_scope(&auth, held, READ_OWN)?;
-    let not_found = || ApiError::not_found("order_not_found", "the order");
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(Missing::Order))?;
     let order = state
         .store
         .get_order(id)
         .await?
         .filter(|o| owner.as_ref().is_none_or(|c| o.belongs_to(c)))
-        .ok_or_else(not_found)?;
+        .ok_or(ApiError::NotFound(Missing::Order))?;
     let etag = format!("\"{}\"", order.version);
     Ok(([(header::ETAG, etag)], axum::Json(OrderView::from(&order))).into_response())
 }
@@ -274,102 +273,4 @@ pub async fn list_orders(
         next_cursor: page.next.map(encode_cursor),
     })
     .into_response())
-}
-
-#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "orders",
-    request_body(content = Option<CancelOrderRequest>, description = "Optional reason"),
-    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header), ("If-Match" = String, Header, description = "ETag of the order, e.g. \"1\"")),
-    responses(
-        (status = 200, description = "Cancelled; stock released", body = OrderView),
-        (status = 409, description = "invalid_transition", body = super::error::Problem),
-        (status = 412, description = "version_conflict", body = super::error::Problem),
-        (status = 428, description = "if_match_required", body = super::error::Problem),
-    ),
-    security(("bearer" = ["orders:write", "orders:write:own"])))]
-pub async fn cancel_order(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    key: IdempotencyKeyHeader,
-    IfMatch(version): IfMatch,
-    body: Option<JsonBody<CancelOrderRequest>>,
-) -> Result<Response, ApiError> {
-    let (reason, canonical) = match body {
-        Some(b) => (b.value.reason, b.canonical),
-        None => (None, b"{}".to_vec()),
-    };
-    let target = CommandTarget {
-        id: &id,
-        action: "cancel",
-        customers_may: true,
-        created: false,
-    };
-    run_command(
-        &state,
-        &auth,
-        key,
-        version,
-        target,
-        canonical,
-        Command::Cancel { reason },
-    )
-    .await
-}
-
-/// Which order a command is for and who may send it.
-pub(super) struct CommandTarget<'a> {
-    /// The order id as it came in the path.
-    pub id: &'a str,
-    /// The path after `/v1/orders/{id}/`, for the idempotency fingerprint.
-    pub action: &'a str,
-    /// Whether a customer (`orders:write:own`) may send it for their own order; otherwise staff only.
-    pub customers_may: bool,
-    /// Answer 201 (the command created a shipment, return or refund) rather than 200.
-    pub created: bool,
-}
-
-/// Runs one command on an existing order: scope, Idempotency-Key, If-Match, the domain, the store, the response.
-pub(super) async fn run_command(
-    state: &AppState,
-    auth: &Auth,
-    key: IdempotencyKeyHeader,
-    version: i64,
-    target: CommandTarget<'_>,
-    canonical: Vec<u8>,
-    command: Command,
-) -> Result<Response, ApiError> {
-    let held = if target.customers_may {
-        auth.require(&[WRITE_ANY, WRITE_OWN])?
-    } else {
-        auth.require(&[WRITE_ANY])?
-    };
-    let owner = own_scope(auth, held, WRITE_OWN)?;
-    let id = Uuid::parse_str(target.id).map_err(|_| ApiError::not_found("order_not_found", "the order"))?;
-    let path = format!("/v1/orders/{id}/{}", target.action);
-    let key = idempotency(state, auth, key, fingerprint("POST", &path, Some(version), &canonical));
-    let actor = auth.0.sub.clone();
-    let apply = move |o: &mut Order| o.execute(command.clone(), &actor, OffsetDateTime::now_utc());
-    let status = if target.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let render = |o: &Order| order_response(status, o);
-    let executed = state
-        .store
-        .update_order(UpdateOrder {
-            idempotency: &key,
-            order_id: id,
-            expected_version: version,
-            owner: owner.as_ref(),
-            apply: &apply,
-            render: &render,
-        })
-        .await?;
-    if let Executed::Fresh(_, _, moves) = &executed {
-        for m in moves {
-            state.metrics.order_transition(m.kind, m.from, m.to);
-        }
-    }
-    Ok(respond(state, executed))
 }

@@ -158,7 +158,7 @@ pub(crate) async fn update_order(
         .lock_order(cmd.order_id)
         .await?
         .filter(|o| cmd.owner.is_none_or(|c| o.belongs_to(c)))
-        .ok_or(StoreError::NotFound("order"))?;
+        .ok_or(StoreError::NotFound(super::Missing::Order))?;
     if order.version != cmd.expected_version {
         return Err(StoreError::VersionConflict {
             expected: cmd.expected_version,

@@ -100,10 +100,17 @@ pub struct OrderPage {
     pub next: Option<OrderCursor>,
 }
 
+/// What a store operation found missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    Order,
+    Product,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{0} not found")]
-    NotFound(&'static str),
+    #[error("{0:?} not found")]
+    NotFound(Missing),
     #[error("the Idempotency-Key was already used with a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still being processed")]

@@ -59,6 +59,26 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's name: the HTTP layer's command table and the OpenAPI operationIds use the same.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Cancel { .. } => "cancel",
+            Command::Authorize { .. } => "authorize",
+            Command::Capture { .. } => "capture",
+            Command::Void => "void",
+            Command::Fail { .. } => "fail",
+            Command::CollectCod { .. } => "collect_cod",
+            Command::RefuseCod { .. } => "refuse_cod",
+            Command::Ship { .. } => "ship",
+            Command::Deliver { .. } => "deliver",
+            Command::RequestReturn { .. } => "request_return",
+            Command::ReceiveReturn { .. } => "receive_return",
+            Command::Refund { .. } => "refund",
+        }
+    }
+}
+
 pub(super) fn blocked(kind: &'static str, from: &'static str, to: &'static str) -> OrderError {
     OrderError::InvalidTransition(InvalidTransition { kind, from, to })
 }
@@ -257,7 +277,7 @@ impl Order {
                     .shipments
                     .iter()
                     .find(|s| s.id == shipment_id)
-                    .ok_or(OrderError::NotFound("shipment"))?;
+                    .ok_or(OrderError::ShipmentNotFound)?;
                 if shipment.delivered_at.is_some() {
                     return Err(blocked("shipment", "delivered", "delivered"));
                 }
@@ -288,7 +308,7 @@ impl Order {
                     .returns
                     .iter()
                     .find(|r| r.id == return_id)
-                    .ok_or(OrderError::NotFound("return"))?;
+                    .ok_or(OrderError::ReturnNotFound)?;
                 if r.received_at.is_some() {
                     return Err(blocked("return", "received", "received"));
                 }

@@ -164,8 +164,10 @@ pub enum OrderError {
     InvalidAmount(String),
     #[error("the refund of {requested} exceeds the {refundable} still refundable")]
     RefundExceedsCaptured { requested: i64, refundable: i64 },
-    #[error("{0} not found on this order")]
-    NotFound(&'static str),
+    #[error("no such shipment on this order")]
+    ShipmentNotFound,
+    #[error("no such return on this order")]
+    ReturnNotFound,
     #[error("the event stream is inconsistent: {0}")]
     Corrupt(String),
 }

@@ -3,6 +3,7 @@
 //! `{"amount_minor", "currency"}`.
 
 mod requests;
+pub mod schema;
 mod views;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::domain::Money;
 
-pub use requests::{CancelOrderRequest, CreateOrderRequest, LineRequest, OrderLimits, ShipToRequest};
+pub use requests::{CreateOrderRequest, LineRequest, OrderLimits, ShipToRequest};
 pub use views::{
     LineView, OrderPageView, OrderView, PaymentView, RefundView, ReturnView, ShipToView, ShipmentView, StatusView,
     TotalsView, UnitsView,

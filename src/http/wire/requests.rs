@@ -11,21 +11,29 @@ use crate::http::error::FieldError;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipToRequest {
+    #[schema(schema_with = super::schema::text_200)]
     pub name: String,
+    #[schema(schema_with = super::schema::text_300)]
     pub line1: String,
     #[serde(default)]
+    #[schema(schema_with = super::schema::optional_text_300)]
     pub line2: Option<String>,
+    #[schema(schema_with = super::schema::text_100)]
     pub city: String,
-    #[schema(example = "KW")]
+    /// ISO 3166-1 alpha-2; the country must have a VAT rate configured.
+    #[schema(schema_with = super::schema::country)]
     pub country: String,
-    #[schema(example = "+96550000000")]
+    #[schema(schema_with = super::schema::phone)]
     pub phone: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
+    #[schema(schema_with = super::schema::sku)]
     pub sku: String,
+    /// 1 to `max_quantity` (1000 by default).
+    #[schema(schema_with = super::schema::quantity)]
     pub quantity: i64,
 }
 
@@ -34,21 +42,17 @@ pub struct LineRequest {
 pub struct CreateOrderRequest {
     /// Staff and services only; a customer's orders are always their own.
     #[serde(default)]
+    #[schema(schema_with = super::schema::customer_id)]
     pub customer_id: Option<String>,
-    #[schema(example = "KWD")]
+    #[schema(schema_with = super::schema::currency)]
     pub currency: String,
     pub ship_to: ShipToRequest,
+    /// 1 to `max_lines` (100 by default), each SKU once.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineRequest>,
     /// `card` or `cod` (cash on delivery).
-    #[schema(example = "card")]
+    #[schema(schema_with = super::schema::payment_method)]
     pub payment_method: String,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelOrderRequest {
-    #[serde(default)]
-    pub reason: Option<String>,
 }
 
 /// Limits that apply while parsing an order.

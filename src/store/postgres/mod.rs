@@ -217,7 +217,7 @@ impl Store for PostgresStore {
             .await
             .map_err(db_error)?;
         if exists.is_none() {
-            return Err(StoreError::NotFound("product"));
+            return Err(StoreError::NotFound(crate::store::Missing::Product));
         }
         sqlx::query("INSERT INTO stock (sku, on_hand, reserved) VALUES ($1, 0, 0) ON CONFLICT (sku) DO NOTHING")
             .bind(sku.as_str())

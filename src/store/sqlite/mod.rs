@@ -185,7 +185,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db_error)?;
         if exists.is_none() {
-            return Err(StoreError::NotFound("product"));
+            return Err(StoreError::NotFound(crate::store::Missing::Product));
         }
         let current = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = ?")
             .bind(sku.as_str())

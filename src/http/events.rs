@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Missing};
 use crate::http::extract::Auth;
 use crate::http::orders::{READ_ANY, READ_OWN, own_scope};
 
@@ -39,11 +39,13 @@ pub struct EventPageView {
 pub async fn events(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
     let held = auth.require(&[READ_ANY, READ_OWN])?;
     let owner = own_scope(&auth, held, READ_OWN)?;
-    let not_found = || ApiError::not_found("order_not_found", "the order");
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let order = state.store.get_order(id).await?.ok_or_else(not_found)?;
+    let not_found = ApiError::NotFound(Missing::Order);
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return Err(not_found);
+    };
+    let order = state.store.get_order(id).await?.ok_or(not_found)?;
     if owner.as_ref().is_some_and(|c| !order.belongs_to(c)) {
-        return Err(not_found());
+        return Err(ApiError::NotFound(Missing::Order));
     }
     let items = state
         .store

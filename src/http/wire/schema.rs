@@ -1,0 +1,128 @@
+//! The constraints the server enforces, stated in the OpenAPI schemas (`#[schema(schema_with = ...)]`), so that a
+//! request the document calls valid is one the server accepts and the other way round. Each function mirrors one
+//! parser in `crate::domain::values` or `crate::domain::order`; `tests/openapi.rs` holds them to each other.
+
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+
+/// Free text (`values::text`): at least one character that is not white space, no control characters.
+pub const TEXT_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// A SKU (`values::Sku`).
+pub const SKU_PATTERN: &str = r"^[A-Za-z0-9._-]{1,64}$";
+/// A customer id (`values::CustomerId`): 1 to 128 characters, no control characters.
+pub const CUSTOMER_ID_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$";
+/// A country (`values::CountryCode`): ISO 3166-1 alpha-2.
+pub const COUNTRY_PATTERN: &str = r"^[A-Z]{2}$";
+/// A phone number (`order::phone`): an optional `+`, then 6 to 20 digits; spaces and dashes are ignored.
+pub const PHONE_PATTERN: &str = r"^[ -]*\+?(?:[ -]*[0-9]){6,20}[ -]*$";
+/// The most units of one SKU on one line, by default (`limits.max_quantity`).
+pub const MAX_QUANTITY: f64 = 1_000.0;
+/// The most lines in one request, by default (`limits.max_lines`).
+pub const MAX_LINES: usize = 100;
+
+fn string(nullable: bool) -> ObjectBuilder {
+    let kind = if nullable {
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::new(Type::String)
+    };
+    ObjectBuilder::new().schema_type(kind)
+}
+
+fn text_of(max: usize, nullable: bool) -> Object {
+    string(nullable)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(TEXT_PATTERN))
+        .build()
+}
+
+pub fn text_100() -> Object {
+    text_of(100, false)
+}
+
+pub fn text_200() -> Object {
+    text_of(200, false)
+}
+
+pub fn text_300() -> Object {
+    text_of(300, false)
+}
+
+pub fn optional_text_300() -> Object {
+    text_of(300, true)
+}
+
+/// A free-text reason, which may be left out or null.
+pub fn reason() -> Object {
+    text_of(500, true)
+}
+
+pub fn sku() -> Object {
+    string(false)
+        .pattern(Some(SKU_PATTERN))
+        .examples(["OUD-ROYAL-50"])
+        .build()
+}
+
+pub fn customer_id() -> Object {
+    string(true).pattern(Some(CUSTOMER_ID_PATTERN)).build()
+}
+
+pub fn country() -> Object {
+    string(false).pattern(Some(COUNTRY_PATTERN)).examples(["KW"]).build()
+}
+
+pub fn phone() -> Object {
+    string(false)
+        .pattern(Some(PHONE_PATTERN))
+        .examples(["+965 5000 0000"])
+        .build()
+}
+
+pub fn quantity() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(1.0))
+        .maximum(Some(MAX_QUANTITY))
+        .build()
+}
+
+/// An amount in minor units that must be at least 1 (captures, refunds, authorisations, collections).
+pub fn positive_amount(nullable: bool) -> Object {
+    let kind = if nullable {
+        SchemaType::from_iter([Type::Integer, Type::Null])
+    } else {
+        SchemaType::new(Type::Integer)
+    };
+    ObjectBuilder::new()
+        .schema_type(kind)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(1.0))
+        .maximum(Some(i64::MAX as f64))
+        .build()
+}
+
+pub fn amount() -> Object {
+    positive_amount(false)
+}
+
+pub fn optional_amount() -> Object {
+    positive_amount(true)
+}
+
+pub fn currency() -> Object {
+    let codes: Vec<&str> = crate::domain::currency::Currency::ALL
+        .iter()
+        .map(|c| c.code())
+        .collect();
+    string(false).enum_values(Some(codes)).examples(["KWD"]).build()
+}
+
+pub fn payment_method() -> Object {
+    string(false).enum_values(Some(["card", "cod"])).build()
+}
