@@ -18,7 +18,7 @@ fn the_checked_in_document_matches_the_generated_one() {
         checked_in.trim_end() == generated.trim_end(),
         "docs/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test --test openapi"
     );
-    let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(generated).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     for path in [
         "/v1/orders",
