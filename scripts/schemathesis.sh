@@ -11,6 +11,7 @@
 #   ST_WORKERS                 schemathesis workers (default 2: the machine has 2 cores, shared with the server)
 #   ST_RUN_TIMEOUT             seconds after which a run is interrupted (SIGINT: it still prints its report); 300
 #   ST_ONLY                    run only the combinations matching this regex, e.g. 'sqlite-staff'
+#   ST_ARGS                    more `schemathesis run` options, word-split, e.g. '--include-path /v1/orders'
 # Exits non-zero if any run reports a failure or an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ seed="${ST_SEED:-20261201}"
 workers="${ST_WORKERS:-2}"
 run_timeout="${ST_RUN_TIMEOUT:-300}"
 only="${ST_ONLY:-.}"
+read -r -a extra_args <<<"${ST_ARGS:-}"
 schemathesis=$(command -v schemathesis || true)
 [ -n "$schemathesis" ] || { echo "schemathesis: not installed (pip install -r deploy/requirements-schemathesis.txt)" >&2; exit 2; }
 "$schemathesis" --version | grep -q 'version 4\.32\.5$' \
@@ -135,7 +137,7 @@ for backend in sqlite postgres; do
     args=(--config-file "$repo/schemathesis.toml" --no-color run "http://127.0.0.1:$port/openapi.json"
       --checks all --phases "$phases" --max-examples "$max_examples"
       --seed "$seed" --workers "$workers" --request-timeout 10 --continue-on-failure
-      --report junit --report-junit-path "$out/$name.junit.xml")
+      --report junit --report-junit-path "$out/$name.junit.xml" "${extra_args[@]}")
     echo "== schemathesis $name: schemathesis ${args[*]} -H 'Authorization: Bearer <$who token>'"
     start=$SECONDS
     # SIGINT first: schemathesis then stops and prints its report, including what it found so far.
