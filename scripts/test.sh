@@ -19,6 +19,14 @@ else
 fi
 cargo test --all-targets --locked "$@"
 
+# Schemathesis against the release binary and its own OpenAPI document, on SQLite and PostgreSQL, with a staff
+# and a customer token (scripts/schemathesis.sh). build-image.sh built that binary above when Docker is here.
+release_bin="${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release/orderly"
+if [ ! -x "$release_bin" ] || ! docker info >/dev/null 2>&1; then
+  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target x86_64-unknown-linux-gnu
+fi
+ORDERLY_BIN="$release_bin" scripts/schemathesis.sh
+
 # Deploy artifacts, checked offline: alert rules and their unit tests, dashboard queries, Kubernetes manifests.
 scripts/check-monitoring.sh
 scripts/check-k8s.sh
