@@ -28,12 +28,16 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductRequest {
+    #[schema(schema_with = crate::http::wire::schema::text_200)]
     pub name_en: String,
+    #[schema(schema_with = crate::http::wire::schema::text_200)]
     pub name_ar: String,
     /// One price per currency, in minor units.
+    #[schema(min_items = 1, max_items = 14)]
     pub prices: Vec<MoneyView>,
     /// `standard`, `zero` or `exempt`.
     #[serde(default = "standard")]
+    #[schema(schema_with = crate::http::wire::schema::tax_class)]
     pub tax_class: String,
     #[serde(default = "yes")]
     pub active: bool,
@@ -152,6 +156,8 @@ pub async fn get_product(
 #[serde(deny_unknown_fields)]
 pub struct StockRequest {
     /// Units physically on hand; may not drop below what open orders reserve.
+    #[serde(deserialize_with = "crate::http::wire::schema::integral::required")]
+    #[schema(schema_with = crate::http::wire::schema::non_negative)]
     pub on_hand: i64,
 }
 

@@ -102,9 +102,9 @@ impl RawBody {
     /// Parses the body, or takes `empty()` when there is none and that gives a value (the fingerprint then covers
     /// `{}`).
     pub fn json_or<T: DeserializeOwned>(&self, empty: impl FnOnce() -> Option<T>) -> Result<JsonBody<T>, ApiError> {
-        if self.bytes.is_empty()
-            && let Some(value) = empty()
-        {
+        // Some clients send `null` for a body they leave out.
+        let absent = self.bytes.is_empty() || self.bytes.trim_ascii() == b"null";
+        if absent && let Some(value) = empty() {
             return Ok(JsonBody {
                 value,
                 canonical: b"{}".to_vec(),

@@ -334,6 +334,48 @@ fn order_links() -> Value {
     Value::Object(links)
 }
 
+/// The constraints of path and query parameters that `#[utoipa::path]` cannot state, by parameter name.
+fn constrain_parameters(doc: &mut Value) {
+    use super::wire::schema::{CUSTOMER_ID_PATTERN, SKU_PATTERN};
+    let schemas = json!({
+        "sku": {"type": "string", "pattern": SKU_PATTERN},
+        "customer_id": {"type": "string", "pattern": CUSTOMER_ID_PATTERN},
+        "status": {"type": "string", "enum": ["open", "confirmed", "completed", "cancelled"]},
+        "number": {"type": "string"},
+        "created_from": {"type": "string", "format": "date-time"},
+        "created_to": {"type": "string", "format": "date-time"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+        "cursor": {"type": "string", "pattern": super::orders::CURSOR_PATTERN},
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for operation in item.values_mut() {
+            let Some(params) = operation["parameters"].as_array_mut() else {
+                continue;
+            };
+            for param in params {
+                let name = param["name"].as_str().unwrap_or("").to_owned();
+                if param["in"] != "header" && schemas[&name].is_object() {
+                    param["schema"] = schemas[&name].clone();
+                }
+            }
+        }
+    }
+}
+
+/// From a product or its stock, to the other reads and writes of the same SKU.
+fn catalog_links() -> Value {
+    let sku = json!({"path.sku": "$request.path.sku"});
+    json!({
+        "get_product": {"operationId": "get_product", "parameters": sku},
+        "get_stock": {"operationId": "get_stock", "parameters": sku},
+        "put_stock": {"operationId": "put_stock", "parameters": sku},
+    })
+}
+
 fn success_response(op: &Operation, existing: Option<&Value>) -> Value {
     let order = json!({"$ref": "#/components/schemas/OrderView"});
     let mut response = match existing {
@@ -386,7 +428,24 @@ pub fn document_value() -> Value {
         operation["parameters"] = Value::Array(params);
         doc["paths"][op.path][op.method] = operation;
     }
+    // Request bodies refuse unknown fields (`deny_unknown_fields`).
+    for (name, schema) in schemas.iter_mut() {
+        if name.ends_with("Request") && schema["type"] == "object" {
+            schema["additionalProperties"] = json!(false);
+        }
+    }
     doc["components"]["schemas"] = Value::Object(schemas);
+    constrain_parameters(&mut doc);
+    for method in ["get", "put"] {
+        for path in ["/v1/products/{sku}", "/v1/stock/{sku}"] {
+            let success = &mut doc["paths"][path][method]["responses"];
+            for status in ["200", "201"] {
+                if success[status].is_object() {
+                    success[status]["links"] = catalog_links();
+                }
+            }
+        }
+    }
     doc["components"]["securitySchemes"] = json!({
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                    "description": "HS256 tokens with `sub` and space-separated `scope`"}});

@@ -11,6 +11,7 @@ use crate::http::error::{ApiError, Code};
 #[serde(deny_unknown_fields)]
 pub struct CaptureRequest {
     /// At least 1 and at most what is still authorised, in minor units.
+    #[serde(deserialize_with = "crate::http::wire::schema::integral::required")]
     #[schema(schema_with = crate::http::wire::schema::amount)]
     pub amount_minor: i64,
 }

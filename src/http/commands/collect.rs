@@ -12,6 +12,7 @@ use crate::http::error::{ApiError, Code};
 #[serde(deny_unknown_fields)]
 pub struct CollectRequest {
     /// The grand total, in minor units.
+    #[serde(deserialize_with = "crate::http::wire::schema::integral::required")]
     #[schema(schema_with = crate::http::wire::schema::amount)]
     pub amount_minor: i64,
     /// The courier's reference for the collection.

@@ -13,7 +13,7 @@ use crate::http::wire::LineRequest;
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     /// Without `lines`: spread over everything still refundable. With `lines`: over those lines only.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::wire::schema::integral::optional")]
     #[schema(schema_with = crate::http::wire::schema::optional_amount)]
     pub amount_minor: Option<i64>,
     /// Units to refund; without `amount_minor` their value is refunded exactly.

@@ -20,9 +20,10 @@ pub use views::{
 /// An amount in integer minor units (fils, halalas, cents) of an ISO 4217 currency.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct MoneyView {
-    #[schema(example = 1235)]
+    #[serde(deserialize_with = "schema::integral::required")]
+    #[schema(schema_with = schema::non_negative)]
     pub amount_minor: i64,
-    #[schema(example = "KWD")]
+    #[schema(schema_with = schema::currency)]
     pub currency: String,
 }
 

@@ -33,6 +33,7 @@ pub struct LineRequest {
     #[schema(schema_with = super::schema::sku)]
     pub sku: String,
     /// 1 to `max_quantity` (1000 by default).
+    #[serde(deserialize_with = "crate::http::wire::schema::integral::required")]
     #[schema(schema_with = super::schema::quantity)]
     pub quantity: i64,
 }

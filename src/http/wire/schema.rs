@@ -126,3 +126,46 @@ pub fn currency() -> Object {
 pub fn payment_method() -> Object {
     string(false).enum_values(Some(["card", "cod"])).build()
 }
+
+/// A non-negative amount or count in minor units or units (prices, stock on hand).
+pub fn non_negative() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(0.0))
+        .maximum(Some(i64::MAX as f64))
+        .build()
+}
+
+pub fn tax_class() -> Object {
+    string(false).enum_values(Some(["standard", "zero", "exempt"])).build()
+}
+
+/// Deserializers for integers that accept what JSON Schema calls an integer: `3` and also `3.0`.
+pub mod integral {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    fn exact(n: serde_json::Number) -> Option<i64> {
+        n.as_i64().or_else(|| {
+            let f = n.as_f64()?;
+            // Within the range where every integral f64 is an exact i64.
+            (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then_some(f as i64)
+        })
+    }
+
+    pub fn required<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        exact(n).ok_or_else(|| D::Error::custom("expected an integer"))
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<serde_json::Number>::deserialize(d)? {
+            Some(n) => exact(n)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom("expected an integer")),
+            None => Ok(None),
+        }
+    }
+}
