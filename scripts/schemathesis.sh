@@ -39,6 +39,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 # A fixed HS256 secret (32+ bytes), known to both the server and `orderly token`.
+# Test data: generated orders name the seeded catalog (see the file).
+export SCHEMATHESIS_HOOKS="$repo/scripts/schemathesis_hooks.py"
 export ORDERLY_JWT_SECRET="schemathesis-hs256-secret-0123456789abcdef"
 export ORDERLY_ENV=development ORDERLY_LOG_LEVEL=warn
 # Stopped at the end of each run: no load balancer to wait for.
