@@ -1,7 +1,7 @@
 //! Persistence port: the `Store` trait the HTTP layer talks to, and the types that cross it.
 //!
 //! Two adapters implement it, `postgres` (production) and `sqlite` (the embedded default). Both run the same
-//! command flows in `commands`, written once over the small `UnitOfWork` trait, so idempotency, stock reservation
+//! command flows in `commands`, written once over the `UnitOfWork` trait, so idempotency, stock reservation
 //! and event numbering behave identically on both. The storage conformance suite in `tests/` holds them to that.
 
 mod commands;
@@ -17,10 +17,11 @@ use uuid::Uuid;
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::{NewOrder, Order, OrderChange, OrderError};
+use crate::domain::placing::PlacingError;
 use crate::domain::pricing::{PricingError, PricingPolicy};
 use crate::domain::status::{OrderStatus, Transition};
-use crate::domain::stock::{StockError, StockLevel};
-use crate::domain::values::{CustomerId, Quantity, Sku, StoreCode};
+use crate::domain::stock::{SkuStockError, StockError, StockLevel};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 
 /// An Idempotency-Key as scoped to the caller, with the fingerprint of the request that first used it.
 #[derive(Clone, Debug)]
@@ -130,6 +131,24 @@ impl StoreError {
     }
 }
 
+impl From<SkuStockError> for StoreError {
+    fn from(e: SkuStockError) -> Self {
+        StoreError::Stock {
+            sku: e.sku,
+            source: e.source,
+        }
+    }
+}
+
+impl From<PlacingError> for StoreError {
+    fn from(e: PlacingError) -> Self {
+        match e {
+            PlacingError::Pricing(e) => e.into(),
+            PlacingError::Stock(e) => e.into(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolState {
     pub idle: u32,
@@ -192,13 +211,6 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError>;
     /// Tries to become the one relay that publishes the outbox; `None` while another replica holds the role.
     async fn try_relay_lease(&self) -> Result<Option<Box<dyn RelayLease>>, StoreError>;
-}
-
-/// Quantities per SKU, sorted by SKU: the order in which stock rows are locked, so two orders never deadlock.
-pub fn sorted_quantities(lines: &[(Sku, Quantity)]) -> Vec<(Sku, i64)> {
-    let mut v: Vec<(Sku, i64)> = lines.iter().map(|(s, q)| (s.clone(), q.as_i64())).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 /// Maps sqlx errors: a pool timeout or I/O failure means the database is unreachable.
