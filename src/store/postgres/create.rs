@@ -26,9 +26,8 @@ pub(super) const LOAD_FOR_PLACING: &str = "WITH locked AS MATERIALIZED (\
 
 /// One round trip instead of four: the stock rows are locked (in SKU order, as `lock_stock` does) by the same
 /// statement that reads the products and their prices and takes the next order number (evaluated once, as an
-/// init plan). The number is global, so `store` only prefixes it. A pricing error still wins over a stock error;
-/// the locks taken are released by the rollback, and the number is left unused (numbers are unique, not
-/// contiguous: ADR 0001).
+/// init plan). A pricing error still wins over a stock error; the locks taken are released by the rollback, and
+/// the number is left unused (numbers are unique, not contiguous: ADR 0001).
 pub(super) async fn load_for_placing(conn: &mut PgConnection, skus: &[Sku]) -> Result<Placing, StoreError> {
     let found = sqlx::query(LOAD_FOR_PLACING)
         .bind(sku_strings(skus))

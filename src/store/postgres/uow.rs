@@ -217,6 +217,7 @@ impl UnitOfWork for PgUnitOfWork {
         })
     }
 
+    /// Numbers come from one sequence for all stores (the store code only prefixes them), so `store` is unused.
     async fn load_for_placing(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<Placing, StoreError> {
         super::create::load_for_placing(&mut self.tx, skus).await
     }
