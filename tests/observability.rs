@@ -189,8 +189,8 @@ fn request_logs_carry_ids_and_never_tokens_addresses_or_phones() {
 
 #[tokio::test]
 async fn readiness_trusts_recent_successes_and_pings_only_when_quiet() {
-    use orderly::store::Store;
     use orderly::store::instrumented::Instrumented;
+    use orderly::store::{Catalog, Health};
     use std::time::Duration;
     let (inner, _db) = common::fresh_store(Backend::Sqlite).await.unwrap();
     let store = Instrumented::new(inner, std::sync::Arc::new(orderly::telemetry::Metrics::new()));

@@ -325,7 +325,7 @@ async fn a_relay_killed_mid_batch_and_restarted_loses_and_repeats_nothing() {
     let db = orderly::store::sqlite::SqliteStore::open(&dir.path().join("orderly.db"), Duration::from_secs(5))
         .await
         .unwrap();
-    let pending = orderly::store::Store::outbox_backlog(&db).await.unwrap().pending;
+    let pending = orderly::store::Outbox::outbox_backlog(&db).await.unwrap().pending;
     assert!(pending > 0, "the relay was killed before finishing the backlog");
     drop(db);
 

@@ -7,6 +7,7 @@ pub mod currency;
 pub mod events;
 pub mod money;
 pub mod order;
+pub mod placing;
 pub mod pricing;
 pub mod status;
 pub mod stock;

@@ -1,9 +1,15 @@
-//! Stock of one SKU: what is on the shelf and how much of it open orders hold.
+//! Stock of one SKU: what is on the shelf and how much of it open orders hold; and the rules that move the stock
+//! of the several SKUs one order touches, all of them or none.
 //!
 //! Invariant: `0 <= reserved <= on_hand`. Placing an order reserves, shipping deducts, cancelling releases.
 //! The stores also enforce the invariant with CHECK constraints as a last line of defence.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use super::order::StockMove;
+use super::values::{Quantity, Sku};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockLevel {
@@ -93,10 +99,172 @@ impl StockLevel {
     }
 }
 
+/// A stock rule refused for one SKU: the first refusal ends the whole reservation or move.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SKU {sku}: {source}")]
+pub struct SkuStockError {
+    pub sku: Sku,
+    pub source: StockError,
+}
+
+/// Stock levels per SKU, sorted by SKU: the order in which stores lock and write stock rows.
+pub type Levels = Vec<(Sku, StockLevel)>;
+
+/// The levels after reserving every line of an order, all or nothing. `locked` holds the stock rows as the store
+/// locked them; a SKU without a row has nothing available. Lines are checked in SKU order, so which SKU is
+/// reported short does not depend on the order of the request's lines.
+pub fn reserve_all(locked: &[(Sku, StockLevel)], lines: &[(Sku, Quantity)]) -> Result<Levels, SkuStockError> {
+    let mut sorted: Vec<&(Sku, Quantity)> = lines.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut next = BTreeMap::new();
+    for (sku, quantity) in sorted {
+        let level = current(&next, locked, sku);
+        let reserved = level
+            .reserve(quantity.as_i64())
+            .map_err(|source| refused(sku, source))?;
+        next.insert(sku.clone(), reserved);
+    }
+    Ok(next.into_iter().collect())
+}
+
+/// The SKUs `moves` touch, sorted and once each: the stock rows to lock before `apply_moves`.
+pub fn skus_moved(moves: &[StockMove]) -> Vec<Sku> {
+    let mut skus: Vec<Sku> = moves.iter().map(|m| m.sku().clone()).collect();
+    skus.sort();
+    skus.dedup();
+    skus
+}
+
+/// The levels after applying `moves` in order to the `locked` rows, all or nothing (a SKU without a row counts as
+/// empty, so releasing or shipping it is refused).
+pub fn apply_moves(locked: &[(Sku, StockLevel)], moves: &[StockMove]) -> Result<Levels, SkuStockError> {
+    let mut next = BTreeMap::new();
+    for m in moves {
+        let level = current(&next, locked, m.sku());
+        let moved = m.apply_to(level).map_err(|source| refused(m.sku(), source))?;
+        next.insert(m.sku().clone(), moved);
+    }
+    Ok(next.into_iter().collect())
+}
+
+impl StockMove {
+    pub fn sku(&self) -> &Sku {
+        match self {
+            StockMove::Release(sku, _) | StockMove::Ship(sku, _) | StockMove::Restock(sku, _) => sku,
+        }
+    }
+
+    fn apply_to(&self, level: StockLevel) -> Result<StockLevel, StockError> {
+        match self {
+            StockMove::Release(_, q) => level.release(q.as_i64()),
+            StockMove::Ship(_, q) => level.ship(q.as_i64()),
+            StockMove::Restock(_, q) => Ok(level.restock(q.as_i64())),
+        }
+    }
+}
+
+/// The level of `sku` as earlier steps left it, else as locked, else empty.
+fn current(next: &BTreeMap<Sku, StockLevel>, locked: &[(Sku, StockLevel)], sku: &Sku) -> StockLevel {
+    next.get(sku)
+        .or_else(|| locked.iter().find(|(s, _)| s == sku).map(|(_, l)| l))
+        .copied()
+        .unwrap_or(StockLevel::empty())
+}
+
+fn refused(sku: &Sku, source: StockError) -> SkuStockError {
+    SkuStockError {
+        sku: sku.clone(),
+        source,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn sku(s: &str) -> Sku {
+        Sku::parse(s).unwrap()
+    }
+
+    fn qty(n: i64) -> Quantity {
+        Quantity::parse(n, 1000).unwrap()
+    }
+
+    fn level(on_hand: i64, reserved: i64) -> StockLevel {
+        StockLevel { on_hand, reserved }
+    }
+
+    #[test]
+    fn reserving_all_lines_yields_every_level_sorted_by_sku() {
+        let locked = vec![(sku("A"), level(5, 1)), (sku("B"), level(3, 0))];
+        let got = reserve_all(&locked, &[(sku("B"), qty(3)), (sku("A"), qty(2))]).unwrap();
+        assert_eq!(got, vec![(sku("A"), level(5, 3)), (sku("B"), level(3, 3))]);
+    }
+
+    #[test]
+    fn one_short_line_refuses_the_whole_reservation_naming_the_first_short_sku() {
+        let locked = vec![
+            (sku("A"), level(1, 0)),
+            (sku("B"), level(1, 0)),
+            (sku("C"), level(9, 0)),
+        ];
+        let lines = [(sku("C"), qty(1)), (sku("B"), qty(2)), (sku("A"), qty(2))];
+        assert_eq!(
+            reserve_all(&locked, &lines),
+            Err(SkuStockError {
+                sku: sku("A"),
+                source: StockError::Insufficient {
+                    available: 1,
+                    requested: 2
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn a_sku_without_a_stock_row_has_nothing_available() {
+        let err = reserve_all(&[], &[(sku("A"), qty(1))]).unwrap_err();
+        assert_eq!(err.sku, sku("A"));
+        assert_eq!(
+            err.source,
+            StockError::Insufficient {
+                available: 0,
+                requested: 1
+            }
+        );
+    }
+
+    #[test]
+    fn moves_apply_in_order_to_the_locked_levels() {
+        let locked = vec![(sku("A"), level(10, 4)), (sku("B"), level(2, 0))];
+        let moves = [
+            StockMove::Ship(sku("A"), qty(3)),
+            StockMove::Release(sku("A"), qty(1)),
+            StockMove::Restock(sku("B"), qty(2)),
+        ];
+        assert_eq!(skus_moved(&moves), vec![sku("A"), sku("B")]);
+        assert_eq!(
+            apply_moves(&locked, &moves).unwrap(),
+            vec![(sku("A"), level(7, 0)), (sku("B"), level(4, 0))]
+        );
+    }
+
+    #[test]
+    fn a_move_the_level_cannot_take_refuses_all_moves_with_its_sku() {
+        let locked = vec![(sku("A"), level(10, 4)), (sku("B"), level(2, 1))];
+        let moves = [StockMove::Release(sku("A"), qty(4)), StockMove::Ship(sku("B"), qty(2))];
+        assert_eq!(
+            apply_moves(&locked, &moves),
+            Err(SkuStockError {
+                sku: sku("B"),
+                source: StockError::ReleaseExceedsReserved {
+                    reserved: 1,
+                    requested: 2
+                }
+            })
+        );
+    }
 
     #[test]
     fn reserving_more_than_available_is_refused() {

@@ -1,5 +1,7 @@
 //! A `Store` decorator that times every storage operation into `orderly_db_query_duration_seconds{operation}`.
-//! The label is the port's method name, so its values are bounded by the trait.
+//! The label is the port's method name, so its values are bounded by the traits. Every operation goes through
+//! `timed`; `Health`'s synchronous methods pass through, except `answered_within`, which only this decorator can
+//! answer because it sees every operation succeed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +13,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
-    Executed, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, PoolState, RelayLease, Store, StoreError, UpdateOrder,
+    Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState, RelayLease,
+    Store, StoreError, UpdateOrder,
 };
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -38,6 +41,8 @@ impl Instrumented {
         }
     }
 
+    /// Runs one operation of the inner store, records how long it took and, when it succeeded, that the
+    /// database answered.
     async fn timed<T>(
         &self,
         operation: &'static str,
@@ -56,8 +61,44 @@ impl Instrumented {
     }
 }
 
+/// Implements a port trait for `Instrumented` from its method signatures: each method calls the inner store's
+/// method of the same name under `timed`, labelled with that name, so a label cannot drift from its operation.
+macro_rules! timed_port {
+    ($port:ident { $(fn $op:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty;)* }) => {
+        #[async_trait]
+        impl $port for Instrumented {
+            $(async fn $op(&self $(, $arg: $ty)*) -> Result<$out, StoreError> {
+                self.timed(stringify!($op), self.inner.$op($($arg),*)).await
+            })*
+        }
+    };
+}
+
+timed_port!(Catalog {
+    fn put_product(&self, product: &Product) -> bool;
+    fn get_product(&self, sku: &Sku) -> Option<Product>;
+    fn set_stock(&self, sku: &Sku, on_hand: i64) -> StockLevel;
+    fn get_stock(&self, sku: &Sku) -> Option<StockLevel>;
+});
+
+timed_port!(Orders {
+    fn place_order(&self, cmd: PlaceOrder<'_>) -> Executed;
+    fn update_order(&self, cmd: UpdateOrder<'_>) -> Executed;
+    fn get_order(&self, id: Uuid) -> Option<Order>;
+    fn list_orders(&self, query: &OrderQuery) -> OrderPage;
+    fn order_events(&self, id: Uuid) -> Vec<OrderEvent>;
+    fn purge_expired_keys(&self, now: OffsetDateTime) -> u64;
+});
+
+timed_port!(Outbox {
+    fn unpublished_events(&self, limit: u32) -> Vec<OrderEvent>;
+    fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> ();
+    fn outbox_backlog(&self) -> OutboxBacklog;
+    fn try_relay_lease(&self) -> Option<Box<dyn RelayLease>>;
+});
+
 #[async_trait]
-impl Store for Instrumented {
+impl Health for Instrumented {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -77,63 +118,5 @@ impl Store for Instrumented {
 
     async fn schema_is_current(&self) -> Result<bool, StoreError> {
         self.timed("schema_is_current", self.inner.schema_is_current()).await
-    }
-
-    async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
-        self.timed("put_product", self.inner.put_product(product)).await
-    }
-
-    async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
-        self.timed("get_product", self.inner.get_product(sku)).await
-    }
-
-    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError> {
-        self.timed("set_stock", self.inner.set_stock(sku, on_hand)).await
-    }
-
-    async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError> {
-        self.timed("get_stock", self.inner.get_stock(sku)).await
-    }
-
-    async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError> {
-        self.timed("place_order", self.inner.place_order(cmd)).await
-    }
-
-    async fn update_order(&self, cmd: UpdateOrder<'_>) -> Result<Executed, StoreError> {
-        self.timed("update_order", self.inner.update_order(cmd)).await
-    }
-
-    async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
-        self.timed("get_order", self.inner.get_order(id)).await
-    }
-
-    async fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, StoreError> {
-        self.timed("list_orders", self.inner.list_orders(query)).await
-    }
-
-    async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError> {
-        self.timed("order_events", self.inner.order_events(id)).await
-    }
-
-    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        self.timed("purge_expired_keys", self.inner.purge_expired_keys(now))
-            .await
-    }
-
-    async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
-        self.timed("unpublished_events", self.inner.unpublished_events(limit))
-            .await
-    }
-
-    async fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), StoreError> {
-        self.timed("mark_published", self.inner.mark_published(ids, at)).await
-    }
-
-    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
-        self.timed("outbox_backlog", self.inner.outbox_backlog()).await
-    }
-
-    async fn try_relay_lease(&self) -> Result<Option<Box<dyn RelayLease>>, StoreError> {
-        self.timed("try_relay_lease", self.inner.try_relay_lease()).await
     }
 }

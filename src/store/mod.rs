@@ -1,26 +1,27 @@
-//! Persistence port: the `Store` trait the HTTP layer talks to, and the types that cross it.
+//! Persistence port: the `Store` traits the HTTP layer talks to (`port`), and the types that cross them.
 //!
 //! Two adapters implement it, `postgres` (production) and `sqlite` (the embedded default). Both run the same
-//! command flows in `commands`, written once over the small `UnitOfWork` trait, so idempotency, stock reservation
-//! and event numbering behave identically on both. The storage conformance suite in `tests/` holds them to that.
+//! command flows in `commands`, written once over the `UnitOfWork` trait, so idempotency, stock reservation and
+//! event numbering behave identically on both. The storage conformance suite in `tests/` holds them to that.
 
 mod commands;
 pub mod instrumented;
+mod port;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 
-use async_trait::async_trait;
+pub use port::{Catalog, Health, Orders, Outbox, RelayLease, Store};
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::catalog::Product;
-use crate::domain::events::OrderEvent;
 use crate::domain::order::{NewOrder, Order, OrderChange, OrderError};
+use crate::domain::placing::PlacingError;
 use crate::domain::pricing::{PricingError, PricingPolicy};
 use crate::domain::status::{OrderStatus, Transition};
-use crate::domain::stock::{StockError, StockLevel};
-use crate::domain::values::{CustomerId, Quantity, Sku, StoreCode};
+use crate::domain::stock::{SkuStockError, StockError};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 
 /// An Idempotency-Key as scoped to the caller, with the fingerprint of the request that first used it.
 #[derive(Clone, Debug)]
@@ -137,6 +138,24 @@ impl StoreError {
     }
 }
 
+impl From<SkuStockError> for StoreError {
+    fn from(e: SkuStockError) -> Self {
+        StoreError::Stock {
+            sku: e.sku,
+            source: e.source,
+        }
+    }
+}
+
+impl From<PlacingError> for StoreError {
+    fn from(e: PlacingError) -> Self {
+        match e {
+            PlacingError::Pricing(e) => e.into(),
+            PlacingError::Stock(e) => e.into(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolState {
     pub idle: u32,
@@ -149,63 +168,6 @@ pub struct PoolState {
 pub struct OutboxBacklog {
     pub pending: i64,
     pub oldest: Option<OffsetDateTime>,
-}
-
-/// Held by the one replica whose relay publishes the outbox; dropping it hands the role on.
-#[async_trait]
-pub trait RelayLease: Send {
-    /// Whether the role is still held (on PostgreSQL: the session holding the advisory lock is alive).
-    async fn is_held(&mut self) -> bool;
-}
-
-/// The persistence port.
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Which adapter this is, for logs and metrics: `postgres` or `sqlite`.
-    fn backend(&self) -> &'static str;
-    /// Connections of the pool(s) right now.
-    fn pool_state(&self) -> PoolState;
-    /// Whether some operation succeeded within `window`: under load readiness trusts this instead of queueing a
-    /// ping behind the requests (a saturated pool is busy, not down). Only the timing decorator tracks it.
-    fn answered_within(&self, _window: std::time::Duration) -> bool {
-        false
-    }
-    async fn ping(&self) -> Result<(), StoreError>;
-    /// Whether every embedded migration has been applied.
-    async fn schema_is_current(&self) -> Result<bool, StoreError>;
-
-    /// Creates or replaces a product. Returns true when it was created.
-    async fn put_product(&self, product: &Product) -> Result<bool, StoreError>;
-    async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError>;
-    /// Sets the counted stock of an existing product, keeping what open orders reserve.
-    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError>;
-    async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError>;
-
-    /// Prices and places an order, reserving stock for every line or none, in one transaction with its event
-    /// and its idempotency record.
-    async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError>;
-    /// Loads, checks the version, applies and saves one change to an order, with its event and idempotency record.
-    async fn update_order(&self, cmd: UpdateOrder<'_>) -> Result<Executed, StoreError>;
-
-    async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError>;
-    async fn list_orders(&self, query: &OrderQuery) -> Result<OrderPage, StoreError>;
-    async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError>;
-    /// Deletes idempotency records past their expiry; returns how many.
-    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-
-    /// Up to `limit` events not yet published, oldest first (per order always in sequence).
-    async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError>;
-    async fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), StoreError>;
-    async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError>;
-    /// Tries to become the one relay that publishes the outbox; `None` while another replica holds the role.
-    async fn try_relay_lease(&self) -> Result<Option<Box<dyn RelayLease>>, StoreError>;
-}
-
-/// Quantities per SKU, sorted by SKU: the order in which stock rows are locked, so two orders never deadlock.
-pub fn sorted_quantities(lines: &[(Sku, Quantity)]) -> Vec<(Sku, i64)> {
-    let mut v: Vec<(Sku, i64)> = lines.iter().map(|(s, q)| (s.clone(), q.as_i64())).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 /// Maps sqlx errors: a pool timeout or I/O failure means the database is unreachable.

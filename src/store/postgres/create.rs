@@ -1,15 +1,80 @@
-//! The statement that writes a placed order in one round trip: the stock reservations, the order, its lines (as
-//! `unnest` arrays), its event and the stored idempotent response, as one statement of CTEs.
+//! The two statements that place an order, between claiming the key and COMMIT: one reads the products and their
+//! prices, locks the stock rows and takes the order number; the other writes the stock reservations, the order,
+//! its lines (as `unnest` arrays), its event and the stored idempotent response, as one statement of CTEs.
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Row};
 
-use super::uow::{StockArrays, bind_event};
-use crate::domain::events::OrderEvent;
+use super::uow::{StockArrays, bind_event, contention_error, sku_strings};
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::Sku;
-use crate::store::rows::headers_to_json;
-use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
+use crate::store::commands::{Placed, Placing};
+use crate::store::rows::{self, headers_to_json};
+use crate::store::{StoreError, db_error};
+
+/// See `load_for_placing`.
+pub(super) const LOAD_FOR_PLACING: &str = "WITH locked AS MATERIALIZED (\
+       SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE) \
+     SELECT p.sku, p.name_en, p.name_ar, p.tax_class, p.active, \
+       ARRAY(SELECT pp.currency::text FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
+         AS currencies, \
+       ARRAY(SELECT pp.amount_minor FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
+         AS amounts, \
+       l.on_hand, l.reserved, (SELECT count(*) FROM locked) AS n_locked, \
+       (SELECT nextval('order_number_seq')) AS seq \
+     FROM products p LEFT JOIN locked l ON l.sku = p.sku WHERE p.sku = ANY($1) ORDER BY p.sku";
+
+/// One round trip instead of four: the stock rows are locked (in SKU order, as `lock_stock` does) by the same
+/// statement that reads the products and their prices and takes the next order number (evaluated once, as an
+/// init plan). A pricing error still wins over a stock error; the locks taken are released by the rollback, and
+/// the number is left unused (numbers are unique, not contiguous: ADR 0001).
+pub(super) async fn load_for_placing(conn: &mut PgConnection, skus: &[Sku]) -> Result<Placing, StoreError> {
+    let found = sqlx::query(LOAD_FOR_PLACING)
+        .bind(sku_strings(skus))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(contention_error)?;
+    let number = match found.first() {
+        Some(r) => r.try_get("seq").map_err(StoreError::internal)?,
+        // None of the SKUs is in the catalog, so the order is refused as unknown; only this rare refusal pays a
+        // second round trip for the number the port promises.
+        None => sqlx::query_scalar("SELECT nextval('order_number_seq')")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error)?,
+    };
+    let mut product_rows = Vec::with_capacity(found.len());
+    let mut price_rows = Vec::with_capacity(found.len());
+    let mut stock = Vec::with_capacity(found.len());
+    for r in &found {
+        let sku: String = r.try_get("sku").map_err(StoreError::internal)?;
+        let currencies: Vec<String> = r.try_get("currencies").map_err(StoreError::internal)?;
+        let amounts: Vec<i64> = r.try_get("amounts").map_err(StoreError::internal)?;
+        for (c, a) in currencies.into_iter().zip(amounts) {
+            price_rows.push((sku.clone(), c, a));
+        }
+        let on_hand: Option<i64> = r.try_get("on_hand").map_err(StoreError::internal)?;
+        let reserved: Option<i64> = r.try_get("reserved").map_err(StoreError::internal)?;
+        if let (Some(on_hand), Some(reserved)) = (on_hand, reserved) {
+            stock.push((
+                Sku::parse(&sku).map_err(StoreError::internal)?,
+                StockLevel { on_hand, reserved },
+            ));
+        }
+        product_rows.push(rows::ProductRow {
+            sku,
+            name_en: r.try_get("name_en").map_err(StoreError::internal)?,
+            name_ar: r.try_get("name_ar").map_err(StoreError::internal)?,
+            tax_class: r.try_get("tax_class").map_err(StoreError::internal)?,
+            active: r.try_get("active").map_err(StoreError::internal)?,
+        });
+    }
+    Ok(Placing {
+        products: rows::products_from_rows(product_rows, price_rows)?,
+        stock,
+        number,
+    })
+}
 
 /// See `insert_placed`.
 pub(super) const INSERT_PLACED: &str = "WITH o AS (INSERT INTO orders (id, number, store, customer_id, currency, \
@@ -33,14 +98,14 @@ pub(super) const INSERT_PLACED: &str = "WITH o AS (INSERT INTO orders (id, numbe
 /// One round trip instead of five: the reserved stock levels (rows this transaction has locked; `s.sku = ANY`
 /// keeps the generic plan on the primary key, see `write_stock`), the order, its lines, its event and the stored
 /// response, as one statement (foreign keys are checked at its end, when the order row exists).
-pub(super) async fn insert_placed(
-    conn: &mut PgConnection,
-    reserved: &[(Sku, StockLevel)],
-    o: &Order,
-    e: &OrderEvent,
-    key: &IdempotencyKey,
-    response: &StoredResponse,
-) -> Result<(), StoreError> {
+pub(super) async fn insert_placed(conn: &mut PgConnection, placed: &Placed<'_>) -> Result<(), StoreError> {
+    let Placed {
+        reserved,
+        order: o,
+        event: e,
+        key,
+        response,
+    } = placed;
     let lines = LineArrays::of(o)?;
     let stock = StockArrays::of(reserved);
     let query = sqlx::query(INSERT_PLACED)

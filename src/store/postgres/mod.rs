@@ -25,7 +25,8 @@ use uuid::Uuid;
 use super::commands;
 use super::rows;
 use super::{
-    Executed, OrderCursor, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, Store, StoreError, UpdateOrder, db_error,
+    Catalog, Executed, Health, OrderCursor, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder,
+    StoreError, UpdateOrder, db_error,
 };
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -136,36 +137,7 @@ static GET_ORDER: LazyLock<String> =
     LazyLock::new(|| format!("{ORDERS_WITH_LINES}{ORDER_COLUMNS} WHERE id = $1{}", lines_joined("")));
 
 #[async_trait]
-impl Store for PostgresStore {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn pool_state(&self) -> super::PoolState {
-        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-        super::PoolState {
-            idle,
-            in_use: self.pool.size().saturating_sub(idle),
-            max: self.pool.options().get_max_connections(),
-        }
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
-        Ok(())
-    }
-
-    async fn schema_is_current(&self) -> Result<bool, StoreError> {
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(&self.pool)
-            .await
-            .or_else(|e| match &e {
-                sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),
-                _ => Err(db_error(e)),
-            })?;
-        Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
-    }
-
+impl Catalog for PostgresStore {
     async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let created: bool = sqlx::query_scalar(
@@ -253,7 +225,10 @@ impl Store for PostgresStore {
             .map_err(db_error)?;
         row.as_ref().map(stock_level).transpose()
     }
+}
 
+#[async_trait]
+impl Orders for PostgresStore {
     async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError> {
         let uow = uow::PgUnitOfWork::begin(&self.pool).await?;
         commands::place_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
@@ -306,6 +281,18 @@ impl Store for PostgresStore {
         found.iter().map(event_row).collect()
     }
 
+    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl Outbox for PostgresStore {
     async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
         let found = sqlx::query(&format!(
             "{EVENT_COLUMNS} WHERE published_at IS NULL ORDER BY position LIMIT $1"
@@ -351,13 +338,36 @@ impl Store for PostgresStore {
             .map_err(db_error)?;
         Ok(got.then(|| Box::new(PgRelayLease { conn }) as Box<dyn super::RelayLease>))
     }
+}
 
-    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
+#[async_trait]
+impl Health for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn pool_state(&self) -> super::PoolState {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        super::PoolState {
+            idle,
+            in_use: self.pool.size().saturating_sub(idle),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn schema_is_current(&self) -> Result<bool, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
             .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected())
+            .or_else(|e| match &e {
+                sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+                _ => Err(db_error(e)),
+            })?;
+        Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
     }
 }

@@ -6,8 +6,8 @@
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use super::create::INSERT_PLACED;
-use super::uow::{LOCK_ORDER, PRODUCTS_FOR_ORDER, WRITE_STOCK};
+use super::create::{INSERT_PLACED, LOAD_FOR_PLACING};
+use super::uow::{LOCK_ORDER, WRITE_STOCK};
 use super::{GET_ORDER, OrderCursor, OrderQuery, list_query};
 use crate::domain::status::OrderStatus;
 use crate::domain::values::CustomerId;
@@ -115,7 +115,7 @@ async fn request_path_statements_have_generic_plans_without_full_scans() {
         GET_ORDER.clone(),
         LOCK_ORDER.clone(),
         WRITE_STOCK.into(),
-        PRODUCTS_FOR_ORDER.into(),
+        LOAD_FOR_PLACING.into(),
         INSERT_PLACED.into(),
     ];
     statements.extend(lists.iter().map(|q| list_query(q).sql().to_owned()));

@@ -1,4 +1,5 @@
-//! One PostgreSQL write transaction as a `UnitOfWork`.
+//! One PostgreSQL write transaction as a `UnitOfWork`. Placing an order takes five round trips (BEGIN, claim the
+//! key, `create::load_for_placing`, `create::insert_placed`, COMMIT); an update runs one statement per write.
 
 use std::sync::LazyLock;
 
@@ -13,7 +14,7 @@ use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::{Sku, StoreCode};
-use crate::store::commands::{Claim, OrderInputs, UnitOfWork};
+use crate::store::commands::{Claim, Placed, Placing, UnitOfWork, Updated};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
 
@@ -38,7 +39,7 @@ pub(super) static LOCK_ORDER: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// lock_timeout (55P03) and deadlocks or serialization failures (40xxx) are contention, not bugs.
-fn contention_error(e: sqlx::Error) -> StoreError {
+pub(super) fn contention_error(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) => match d.code().as_deref() {
             Some("55P03") | Some("40001") | Some("40P01") => StoreError::Busy(e),
@@ -53,18 +54,6 @@ fn contention_error(e: sqlx::Error) -> StoreError {
 pub(super) const WRITE_STOCK: &str = "UPDATE stock AS s SET on_hand = v.on_hand, reserved = v.reserved, \
     updated_at = now() FROM unnest($1::text[], $2::int8[], $3::int8[]) AS v(sku, on_hand, reserved) \
     WHERE s.sku = v.sku AND s.sku = ANY($1)";
-
-/// See `products_for_order`.
-pub(super) const PRODUCTS_FOR_ORDER: &str = "WITH locked AS MATERIALIZED (\
-       SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE) \
-     SELECT p.sku, p.name_en, p.name_ar, p.tax_class, p.active, \
-       ARRAY(SELECT pp.currency::text FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
-         AS currencies, \
-       ARRAY(SELECT pp.amount_minor FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
-         AS amounts, \
-       l.on_hand, l.reserved, (SELECT count(*) FROM locked) AS n_locked, \
-       (SELECT nextval('order_number_seq')) AS seq \
-     FROM products p LEFT JOIN locked l ON l.sku = p.sku WHERE p.sku = ANY($1) ORDER BY p.sku";
 
 /// Stock levels as one array per column, for the `unnest` of [`WRITE_STOCK`] and of `INSERT_PLACED`'s stock step.
 pub(super) struct StockArrays<'a> {
@@ -98,13 +87,76 @@ pub(super) fn bind_event<'q>(query: PgQuery<'q>, e: &'q OrderEvent) -> PgQuery<'
 
 pub(super) type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-fn sku_strings(skus: &[Sku]) -> Vec<String> {
+pub(super) fn sku_strings(skus: &[Sku]) -> Vec<String> {
     skus.iter().map(|s| s.as_str().to_owned()).collect()
+}
+
+/// The writes of an update, one statement each.
+impl PgUnitOfWork {
+    async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
+        let stock = StockArrays::of(levels);
+        sqlx::query(WRITE_STOCK)
+            .bind(&stock.skus)
+            .bind(&stock.on_hand)
+            .bind(&stock.reserved)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(contention_error)?;
+        Ok(())
+    }
+
+    async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET order_status = $2, payment_status = $3, fulfilment_status = $4, version = $5, \
+             updated_at = $6, progress = $7::jsonb WHERE id = $1",
+        )
+        .bind(o.id)
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(o.version)
+        .bind(o.updated_at)
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
+        bind_event(
+            sqlx::query(
+                "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+            ),
+            e,
+        )
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn save_response(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, response_headers = $4, response_body = $5 \
+             WHERE principal = $1 AND key = $2",
+        )
+        .bind(&key.principal)
+        .bind(&key.key)
+        .bind(i32::from(response.status))
+        .bind(headers_to_json(&response.headers))
+        .bind(&response.body)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl UnitOfWork for PgUnitOfWork {
-    async fn claim_key(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
+    async fn claim(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
         // Blocks while another transaction holds the same key uncommitted; lock_timeout bounds the wait.
         let inserted = sqlx::query(
             "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, expires_at) \
@@ -165,47 +217,13 @@ impl UnitOfWork for PgUnitOfWork {
         })
     }
 
-    async fn save_response(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET status_code = $3, response_headers = $4, response_body = $5 \
-             WHERE principal = $1 AND key = $2",
-        )
-        .bind(&key.principal)
-        .bind(&key.key)
-        .bind(i32::from(response.status))
-        .bind(headers_to_json(&response.headers))
-        .bind(&response.body)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+    /// Numbers come from one sequence for all stores (the store code only prefixes them), so `store` is unused.
+    async fn load_for_placing(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<Placing, StoreError> {
+        super::create::load_for_placing(&mut self.tx, skus).await
     }
 
-    async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
-        let found = sqlx::query("SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
-            .bind(sku_strings(skus))
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(contention_error)?;
-        found
-            .iter()
-            .map(|r| {
-                let sku: String = r.try_get("sku").map_err(StoreError::internal)?;
-                Ok((Sku::parse(&sku).map_err(StoreError::internal)?, stock_level(r)?))
-            })
-            .collect()
-    }
-
-    async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
-        let stock = StockArrays::of(levels);
-        sqlx::query(WRITE_STOCK)
-            .bind(&stock.skus)
-            .bind(&stock.on_hand)
-            .bind(&stock.reserved)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(contention_error)?;
-        Ok(())
+    async fn save_placed(&mut self, placed: &Placed<'_>) -> Result<(), StoreError> {
+        super::create::insert_placed(&mut self.tx, placed).await
     }
 
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
@@ -220,106 +238,36 @@ impl UnitOfWork for PgUnitOfWork {
         rows::order_from_row(row, lines).map(Some)
     }
 
-    async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE orders SET order_status = $2, payment_status = $3, fulfilment_status = $4, version = $5, \
-             updated_at = $6, progress = $7::jsonb WHERE id = $1",
-        )
-        .bind(o.id)
-        .bind(o.status.order.to_string())
-        .bind(o.status.payment.to_string())
-        .bind(o.status.fulfilment.to_string())
-        .bind(o.version)
-        .bind(o.updated_at)
-        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
-    }
-
-    async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
-        bind_event(
-            sqlx::query(
-                "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
-                 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
-            ),
-            e,
-        )
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
-    }
-
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(db_error)
-    }
-
-    /// One round trip instead of four: the stock rows are locked (in SKU order, as `lock_stock` does) by the
-    /// same statement that reads the products and their prices and takes the next order number (evaluated once,
-    /// as an init plan). A pricing error still wins over a stock error; the locks it took are released by the
-    /// rollback, and the number it took is left unused (numbers are unique, not contiguous: ADR 0001).
-    async fn products_for_order(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<OrderInputs, StoreError> {
-        let found = sqlx::query(PRODUCTS_FOR_ORDER)
+    async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
+        if skus.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = sqlx::query("SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
             .bind(sku_strings(skus))
             .fetch_all(&mut *self.tx)
             .await
             .map_err(contention_error)?;
-        let number = found
-            .first()
-            .map(|r| r.try_get::<i64, _>("seq"))
-            .transpose()
-            .map_err(StoreError::internal)?;
-        let mut product_rows = Vec::with_capacity(found.len());
-        let mut price_rows = Vec::with_capacity(found.len());
-        let mut locked = Vec::with_capacity(found.len());
-        for r in &found {
-            let sku: String = r.try_get("sku").map_err(StoreError::internal)?;
-            let currencies: Vec<String> = r.try_get("currencies").map_err(StoreError::internal)?;
-            let amounts: Vec<i64> = r.try_get("amounts").map_err(StoreError::internal)?;
-            for (c, a) in currencies.into_iter().zip(amounts) {
-                price_rows.push((sku.clone(), c, a));
-            }
-            let on_hand: Option<i64> = r.try_get("on_hand").map_err(StoreError::internal)?;
-            let reserved: Option<i64> = r.try_get("reserved").map_err(StoreError::internal)?;
-            if let (Some(on_hand), Some(reserved)) = (on_hand, reserved) {
-                locked.push((
-                    Sku::parse(&sku).map_err(StoreError::internal)?,
-                    StockLevel { on_hand, reserved },
-                ));
-            }
-            product_rows.push(rows::ProductRow {
-                sku,
-                name_en: r.try_get("name_en").map_err(StoreError::internal)?,
-                name_ar: r.try_get("name_ar").map_err(StoreError::internal)?,
-                tax_class: r.try_get("tax_class").map_err(StoreError::internal)?,
-                active: r.try_get("active").map_err(StoreError::internal)?,
-            });
+        found
+            .iter()
+            .map(|r| {
+                let sku: String = r.try_get("sku").map_err(StoreError::internal)?;
+                Ok((Sku::parse(&sku).map_err(StoreError::internal)?, stock_level(r)?))
+            })
+            .collect()
+    }
+
+    async fn save_updated(&mut self, u: &Updated<'_>) -> Result<(), StoreError> {
+        if !u.stock.is_empty() {
+            self.write_stock(u.stock).await?;
         }
-        Ok(OrderInputs {
-            products: rows::products_from_rows(product_rows, price_rows)?,
-            locked: Some(locked),
-            number,
-        })
+        self.save_order(u.order).await?;
+        for event in u.events {
+            self.append_event(event).await?;
+        }
+        self.save_response(u.key, u.response).await
     }
 
-    async fn next_number(&mut self, _store: &StoreCode) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT nextval('order_number_seq')")
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(db_error)
-    }
-
-    /// One round trip instead of five (see `create.rs`).
-    async fn insert_placed(
-        &mut self,
-        reserved: &[(Sku, StockLevel)],
-        o: &Order,
-        e: &OrderEvent,
-        key: &IdempotencyKey,
-        response: &StoredResponse,
-    ) -> Result<(), StoreError> {
-        super::create::insert_placed(&mut self.tx, reserved, o, e, key, response).await
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(db_error)
     }
 }

@@ -26,7 +26,8 @@ use uuid::Uuid;
 use super::commands;
 use super::rows::{self, LineRow};
 use super::{
-    Executed, OrderCursor, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, Store, StoreError, UpdateOrder, db_error,
+    Catalog, Executed, Health, OrderCursor, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder,
+    StoreError, UpdateOrder, db_error,
 };
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -100,38 +101,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    fn pool_state(&self) -> super::PoolState {
-        let pools = [&self.writer, &self.reader];
-        let idle: u32 = pools
-            .iter()
-            .map(|p| u32::try_from(p.num_idle()).unwrap_or(u32::MAX))
-            .sum();
-        let size: u32 = pools.iter().map(|p| p.size()).sum();
-        super::PoolState {
-            idle,
-            in_use: size.saturating_sub(idle),
-            max: pools.iter().map(|p| p.options().get_max_connections()).sum(),
-        }
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
-        Ok(())
-    }
-
-    async fn schema_is_current(&self) -> Result<bool, StoreError> {
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(&self.reader)
-            .await
-            .unwrap_or_default();
-        Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
-    }
-
+impl Catalog for SqliteStore {
     async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         let existed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = ?")
@@ -224,7 +194,10 @@ impl Store for SqliteStore {
             .map_err(db_error)?;
         row.as_ref().map(stock_level).transpose()
     }
+}
 
+#[async_trait]
+impl Orders for SqliteStore {
     async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError> {
         let uow = uow::SqliteUnitOfWork::begin(&self.writer).await?;
         commands::place_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
@@ -299,6 +272,18 @@ impl Store for SqliteStore {
         found.iter().map(event_row).collect()
     }
 
+    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= ?")
+            .bind(micros(now))
+            .execute(&self.writer)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
     async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
         // rowid is insertion order, and with one writer that is commit order.
         let found = sqlx::query(&format!(
@@ -344,13 +329,38 @@ impl Store for SqliteStore {
     async fn try_relay_lease(&self) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
         Ok(Some(Box::new(SoleRelay)))
     }
+}
 
-    async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= ?")
-            .bind(micros(now))
-            .execute(&self.writer)
+#[async_trait]
+impl Health for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn pool_state(&self) -> super::PoolState {
+        let pools = [&self.writer, &self.reader];
+        let idle: u32 = pools
+            .iter()
+            .map(|p| u32::try_from(p.num_idle()).unwrap_or(u32::MAX))
+            .sum();
+        let size: u32 = pools.iter().map(|p| p.size()).sum();
+        super::PoolState {
+            idle,
+            in_use: size.saturating_sub(idle),
+            max: pools.iter().map(|p| p.options().get_max_connections()).sum(),
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn schema_is_current(&self) -> Result<bool, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.reader)
             .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected())
+            .unwrap_or_default();
+        Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
     }
 }

@@ -1,4 +1,5 @@
-//! One SQLite write transaction (`BEGIN IMMEDIATE` on the single writer connection) as a `UnitOfWork`.
+//! One SQLite write transaction (`BEGIN IMMEDIATE` on the single writer connection) as a `UnitOfWork`. Each step
+//! is a few plain statements: on an embedded database a round trip costs no network, so the simplest SQL wins.
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqlitePool;
@@ -11,7 +12,7 @@ use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::{Sku, StoreCode};
-use crate::store::commands::{Claim, OrderInputs, UnitOfWork};
+use crate::store::commands::{Claim, Placed, Placing, UnitOfWork, Updated};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
 
@@ -85,6 +86,73 @@ impl SqliteUnitOfWork {
         Ok(())
     }
 
+    async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
+        let now = micros(OffsetDateTime::now_utc());
+        for (sku, level) in levels {
+            sqlx::query("UPDATE stock SET on_hand = ?, reserved = ?, updated_at = ? WHERE sku = ?")
+                .bind(level.on_hand)
+                .bind(level.reserved)
+                .bind(now)
+                .bind(sku.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET order_status = ?, payment_status = ?, fulfilment_status = ?, version = ?, \
+             updated_at = ?, progress = ? WHERE id = ?",
+        )
+        .bind(o.status.order.to_string())
+        .bind(o.status.payment.to_string())
+        .bind(o.status.fulfilment.to_string())
+        .bind(o.version)
+        .bind(micros(o.updated_at))
+        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
+        .bind(o.id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.id.to_string())
+        .bind(e.order_id.to_string())
+        .bind(e.sequence)
+        .bind(e.kind())
+        .bind(e.change.data().to_string())
+        .bind(&e.actor)
+        .bind(micros(e.occurred_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn save_response(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = ?, response_headers = ?, response_body = ? \
+             WHERE principal = ? AND key = ?",
+        )
+        .bind(i64::from(response.status))
+        .bind(headers_to_json(&response.headers))
+        .bind(&response.body)
+        .bind(&key.principal)
+        .bind(&key.key)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
     pub(super) async fn begin(writer: &SqlitePool) -> Result<Self, StoreError> {
         Ok(SqliteUnitOfWork {
             // Waiting too long for the single writer is contention (503 busy), not an outage.
@@ -98,7 +166,7 @@ impl SqliteUnitOfWork {
 
 #[async_trait]
 impl UnitOfWork for SqliteUnitOfWork {
-    async fn claim_key(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
+    async fn claim(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError> {
         let row = sqlx::query(
             "SELECT fingerprint, status_code, response_headers, response_body, expires_at \
              FROM idempotency_keys WHERE principal = ? AND key = ?",
@@ -145,51 +213,19 @@ impl UnitOfWork for SqliteUnitOfWork {
         Ok(Claim::New)
     }
 
-    async fn save_response(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET status_code = ?, response_headers = ?, response_body = ? \
-             WHERE principal = ? AND key = ?",
-        )
-        .bind(i64::from(response.status))
-        .bind(headers_to_json(&response.headers))
-        .bind(&response.body)
-        .bind(&key.principal)
-        .bind(&key.key)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+    async fn load_for_placing(&mut self, skus: &[Sku], store: &StoreCode) -> Result<Placing, StoreError> {
+        Ok(Placing {
+            products: load_products(&mut self.tx, skus).await?,
+            stock: self.lock_stock(skus).await?,
+            number: self.next_order_seq(store).await?,
+        })
     }
 
-    async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
-        // The write transaction already excludes every other writer; a plain read is a locked read here.
-        let mut levels = Vec::with_capacity(skus.len());
-        for sku in skus {
-            let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = ?")
-                .bind(sku.as_str())
-                .fetch_optional(&mut *self.tx)
-                .await
-                .map_err(db_error)?;
-            if let Some(row) = row {
-                levels.push((sku.clone(), stock_level(&row)?));
-            }
-        }
-        Ok(levels)
-    }
-
-    async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
-        let now = micros(OffsetDateTime::now_utc());
-        for (sku, level) in levels {
-            sqlx::query("UPDATE stock SET on_hand = ?, reserved = ?, updated_at = ? WHERE sku = ?")
-                .bind(level.on_hand)
-                .bind(level.reserved)
-                .bind(now)
-                .bind(sku.as_str())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(db_error)?;
-        }
-        Ok(())
+    async fn save_placed(&mut self, p: &Placed<'_>) -> Result<(), StoreError> {
+        self.write_stock(p.reserved).await?;
+        self.insert_order(p.order).await?;
+        self.append_event(p.event).await?;
+        self.save_response(p.key, p.response).await
     }
 
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
@@ -210,66 +246,29 @@ impl UnitOfWork for SqliteUnitOfWork {
         rows::order_from_row(order_row(&row)?, lines).map(Some)
     }
 
-    async fn save_order(&mut self, o: &Order) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE orders SET order_status = ?, payment_status = ?, fulfilment_status = ?, version = ?, \
-             updated_at = ?, progress = ? WHERE id = ?",
-        )
-        .bind(o.status.order.to_string())
-        .bind(o.status.payment.to_string())
-        .bind(o.status.fulfilment.to_string())
-        .bind(o.version)
-        .bind(micros(o.updated_at))
-        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
-        .bind(o.id.to_string())
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+    async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError> {
+        // The write transaction already excludes every other writer; a plain read is a locked read here.
+        let mut levels = Vec::with_capacity(skus.len());
+        for sku in skus {
+            let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = ?")
+                .bind(sku.as_str())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+            if let Some(row) = row {
+                levels.push((sku.clone(), stock_level(&row)?));
+            }
+        }
+        Ok(levels)
     }
 
-    async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id.to_string())
-        .bind(e.order_id.to_string())
-        .bind(e.sequence)
-        .bind(e.kind())
-        .bind(e.change.data().to_string())
-        .bind(&e.actor)
-        .bind(micros(e.occurred_at))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
-    }
-
-    async fn products_for_order(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<OrderInputs, StoreError> {
-        Ok(OrderInputs {
-            products: load_products(&mut self.tx, skus).await?,
-            locked: None,
-            number: None,
-        })
-    }
-
-    async fn next_number(&mut self, store: &StoreCode) -> Result<i64, StoreError> {
-        self.next_order_seq(store).await
-    }
-
-    async fn insert_placed(
-        &mut self,
-        reserved: &[(Sku, StockLevel)],
-        order: &Order,
-        event: &OrderEvent,
-        key: &IdempotencyKey,
-        response: &StoredResponse,
-    ) -> Result<(), StoreError> {
-        self.write_stock(reserved).await?;
-        self.insert_order(order).await?;
-        self.append_event(event).await?;
-        self.save_response(key, response).await
+    async fn save_updated(&mut self, u: &Updated<'_>) -> Result<(), StoreError> {
+        self.write_stock(u.stock).await?;
+        self.save_order(u.order).await?;
+        for event in u.events {
+            self.append_event(event).await?;
+        }
+        self.save_response(u.key, u.response).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
