@@ -79,19 +79,8 @@ pub fn phone() -> Object {
         .build()
 }
 
-pub fn quantity() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-            utoipa::openapi::KnownFormat::Int64,
-        )))
-        .minimum(Some(1.0))
-        .maximum(Some(MAX_QUANTITY))
-        .build()
-}
-
-/// An amount in minor units that must be at least 1 (captures, refunds, authorisations, collections).
-pub fn positive_amount(nullable: bool) -> Object {
+/// An int64 between `min` and `max`, which may be null when `nullable`.
+fn integer(min: f64, max: f64, nullable: bool) -> Object {
     let kind = if nullable {
         SchemaType::from_iter([Type::Integer, Type::Null])
     } else {
@@ -102,17 +91,22 @@ pub fn positive_amount(nullable: bool) -> Object {
         .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
             utoipa::openapi::KnownFormat::Int64,
         )))
-        .minimum(Some(1.0))
-        .maximum(Some(i64::MAX as f64))
+        .minimum(Some(min))
+        .maximum(Some(max))
         .build()
 }
 
+pub fn quantity() -> Object {
+    integer(1.0, MAX_QUANTITY, false)
+}
+
+/// An amount in minor units that must be at least 1 (captures, refunds, authorisations, collections).
 pub fn amount() -> Object {
-    positive_amount(false)
+    integer(1.0, i64::MAX as f64, false)
 }
 
 pub fn optional_amount() -> Object {
-    positive_amount(true)
+    integer(1.0, i64::MAX as f64, true)
 }
 
 pub fn currency() -> Object {
@@ -129,14 +123,7 @@ pub fn payment_method() -> Object {
 
 /// A non-negative amount or count in minor units or units (prices, stock on hand).
 pub fn non_negative() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-            utoipa::openapi::KnownFormat::Int64,
-        )))
-        .minimum(Some(0.0))
-        .maximum(Some(i64::MAX as f64))
-        .build()
+    integer(0.0, i64::MAX as f64, false)
 }
 
 pub fn tax_class() -> Object {
