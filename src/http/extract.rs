@@ -99,16 +99,12 @@ impl RawBody {
         parse_json(self.json, &self.bytes)
     }
 
-    /// Parses the body, or takes `empty()` when there is none and that gives a value (the fingerprint then covers
-    /// `{}`).
-    pub fn json_or<T: DeserializeOwned>(&self, empty: impl FnOnce() -> Option<T>) -> Result<JsonBody<T>, ApiError> {
+    /// Parses the body; where the body is `optional`, an empty one or `null` is read as `{}` (and fingerprinted so).
+    pub fn json_or_empty<T: DeserializeOwned>(&self, optional: bool) -> Result<JsonBody<T>, ApiError> {
         // Some clients send `null` for a body they leave out.
         let absent = self.bytes.is_empty() || self.bytes.trim_ascii() == b"null";
-        if absent && let Some(value) = empty() {
-            return Ok(JsonBody {
-                value,
-                canonical: b"{}".to_vec(),
-            });
+        if optional && absent {
+            return parse_json(true, b"{}");
         }
         self.json()
     }

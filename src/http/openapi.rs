@@ -61,7 +61,8 @@ pub struct Operation {
     pub command: Option<Entry>,
 }
 
-fn with(mut codes: Vec<Code>, more: &[Code]) -> Vec<Code> {
+/// `codes` and `more` with the problems of every authenticated operation, sorted, each once.
+pub(super) fn authenticated(mut codes: Vec<Code>, more: &[Code]) -> Vec<Code> {
     codes.extend(AUTHENTICATED);
     codes.extend_from_slice(more);
     codes.sort();
@@ -79,7 +80,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "create_order",
             scopes: &[WRITE_ANY, WRITE_OWN],
             success: vec![StatusCode::CREATED],
-            problems: with(
+            problems: authenticated(
                 BODY.to_vec(),
                 &[
                     Code::IdempotencyKeyMissing,
@@ -104,7 +105,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "list_orders",
             scopes: &[READ_ANY, READ_OWN],
             success: ok(),
-            problems: with(vec![Code::ValidationFailed], &[]),
+            problems: authenticated(vec![Code::ValidationFailed], &[]),
             idempotent: false,
             if_match: false,
             command: None,
@@ -115,7 +116,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "get_order",
             scopes: &[READ_ANY, READ_OWN],
             success: ok(),
-            problems: with(vec![Code::OrderNotFound], &[]),
+            problems: authenticated(vec![Code::OrderNotFound], &[]),
             idempotent: false,
             if_match: false,
             command: None,
@@ -126,7 +127,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "order_events",
             scopes: &[READ_ANY, READ_OWN],
             success: ok(),
-            problems: with(vec![Code::OrderNotFound], &[]),
+            problems: authenticated(vec![Code::OrderNotFound], &[]),
             idempotent: false,
             if_match: false,
             command: None,
@@ -137,7 +138,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "put_product",
             scopes: &["catalog:write"],
             success: vec![StatusCode::OK, StatusCode::CREATED],
-            problems: with(BODY.to_vec(), &[]),
+            problems: authenticated(BODY.to_vec(), &[]),
             idempotent: false,
             if_match: false,
             command: None,
@@ -148,7 +149,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "get_product",
             scopes: &[],
             success: ok(),
-            problems: with(vec![Code::ValidationFailed, Code::ProductNotFound], &[]),
+            problems: authenticated(vec![Code::ValidationFailed, Code::ProductNotFound], &[]),
             idempotent: false,
             if_match: false,
             command: None,
@@ -159,7 +160,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "put_stock",
             scopes: &["stock:write"],
             success: ok(),
-            problems: with(BODY.to_vec(), &[Code::ProductNotFound, Code::StockBelowReserved]),
+            problems: authenticated(BODY.to_vec(), &[Code::ProductNotFound, Code::StockBelowReserved]),
             idempotent: false,
             if_match: false,
             command: None,
@@ -170,7 +171,7 @@ pub fn operations() -> Vec<Operation> {
             operation_id: "get_stock",
             scopes: &["stock:read", "stock:write", "orders:read"],
             success: ok(),
-            problems: with(vec![Code::ValidationFailed, Code::StockNotFound], &[]),
+            problems: authenticated(vec![Code::ValidationFailed, Code::StockNotFound], &[]),
             idempotent: false,
             if_match: false,
             command: None,

@@ -9,7 +9,7 @@ use crate::domain::order::Command;
 use crate::http::error::{ApiError, Code};
 
 /// Optional; an empty body is the same as `{}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     #[serde(default)]
@@ -30,10 +30,6 @@ impl OrderCommand for CancelRequest {
         description: "Cancels an order that has not shipped: its reserved stock is released, an authorisation is \
                       voided and captured money is refunded. Customers may cancel their own orders.",
     };
-
-    fn empty() -> Option<Self> {
-        Some(Self::default())
-    }
 
     fn into_command(self, _: Context) -> Result<Command, ApiError> {
         Ok(Command::Cancel {

@@ -9,7 +9,7 @@ use crate::domain::order::Command;
 use crate::http::error::{ApiError, Code, Missing};
 
 /// Optional; an empty body is the same as `{}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliverRequest {
     #[serde(default)]
@@ -32,10 +32,6 @@ impl OrderCommand for DeliverRequest {
         summary: "Record a delivery",
         description: "The courier delivered one shipment of the order.",
     };
-
-    fn empty() -> Option<Self> {
-        Some(Self::default())
-    }
 
     fn into_command(self, ctx: Context) -> Result<Command, ApiError> {
         reason(self.reason)?;

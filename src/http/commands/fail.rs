@@ -9,7 +9,7 @@ use crate::domain::order::Command;
 use crate::http::error::{ApiError, Code};
 
 /// Optional; an empty body is the same as `{}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailRequest {
     #[serde(default)]
@@ -29,10 +29,6 @@ impl OrderCommand for FailRequest {
         summary: "Record a failed payment",
         description: "The payment failed at the provider; the order stays open until cancelled.",
     };
-
-    fn empty() -> Option<Self> {
-        Some(Self::default())
-    }
 
     fn into_command(self, _: Context) -> Result<Command, ApiError> {
         Ok(Command::Fail {

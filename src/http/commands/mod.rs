@@ -70,7 +70,7 @@ pub struct Spec {
     pub customers_may: bool,
     /// 201 when the command creates a shipment, return or refund; else 200.
     pub success: StatusCode,
-    /// Whether an empty body is the same as `{}`.
+    /// Whether an empty (or `null`) body is the same as `{}`: every field of the body is optional.
     pub body_optional: bool,
     /// The problems particular to this command (the ones every command can return are added by `problems`).
     pub problems: &'static [Code],
@@ -90,7 +90,11 @@ impl Spec {
     /// Every problem the command can answer with: the shared ones (authentication, headers, body, idempotency,
     /// the order's existence and version, the server) and its own.
     pub fn problems(&self) -> Vec<Code> {
-        let mut codes = vec![
+        let mut own = self.problems.to_vec();
+        if let Some(sub) = self.sub_id {
+            own.push(ApiError::NotFound(sub.missing).code());
+        }
+        let shared = vec![
             Code::OrderNotFound,
             Code::IdempotencyKeyMissing,
             Code::IdempotencyKeyInvalid,
@@ -105,14 +109,7 @@ impl Spec {
             Code::UnsupportedMediaType,
             Code::ValidationFailed,
         ];
-        codes.extend(super::openapi::AUTHENTICATED);
-        codes.extend(self.problems);
-        if let Some(sub) = self.sub_id {
-            codes.push(ApiError::NotFound(sub.missing).code());
-        }
-        codes.sort();
-        codes.dedup();
-        codes
+        super::openapi::authenticated(shared, &own)
     }
 }
 
@@ -127,11 +124,6 @@ pub struct Context {
 /// One command: its body type, its spec and its parsing into the domain.
 pub trait OrderCommand: DeserializeOwned + ToSchema + Send + 'static {
     const SPEC: Spec;
-
-    /// The body assumed when none is sent (`Spec::body_optional`).
-    fn empty() -> Option<Self> {
-        None
-    }
 
     /// Checks the fields and builds the domain command.
     fn into_command(self, ctx: Context) -> Result<Command, ApiError>;
@@ -210,7 +202,7 @@ async fn handle<C: OrderCommand>(
 ) -> Result<Response, ApiError> {
     let spec = C::SPEC;
     let held = auth.require(spec.scopes())?;
-    let body = body.json_or::<C>(C::empty)?;
+    let body = body.json_or_empty::<C>(spec.body_optional)?;
     let path_param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let sub_id = spec
         .sub_id

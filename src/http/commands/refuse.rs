@@ -9,7 +9,7 @@ use crate::domain::order::Command;
 use crate::http::error::{ApiError, Code};
 
 /// Optional; an empty body is the same as `{}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefuseRequest {
     #[serde(default)]
@@ -29,10 +29,6 @@ impl OrderCommand for RefuseRequest {
         summary: "Record a refusal at the door",
         description: "The customer refused a cash-on-delivery parcel at the door; the shipped units return to origin.",
     };
-
-    fn empty() -> Option<Self> {
-        Some(Self::default())
-    }
 
     fn into_command(self, _: Context) -> Result<Command, ApiError> {
         Ok(Command::RefuseCod {
