@@ -5,6 +5,7 @@
 //! only code that mutates it, so replaying the stored events from the first rebuilds the order exactly.
 
 mod apply;
+mod command;
 mod decide;
 mod effects;
 mod progress;
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use decide::Command;
+pub use command::Command;
 pub use progress::{Progress, Refund, Return, Shipment};
 
 use super::currency::Currency;

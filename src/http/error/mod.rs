@@ -12,12 +12,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::order::OrderError;
 use crate::domain::pricing::PricingError;
 use crate::domain::status::InvalidTransition;
-use crate::domain::stock::StockError;
 use crate::domain::values::Sku;
-use crate::store::StoreError;
+
+mod code;
+mod convert;
+
+pub use code::Code;
 
 /// One bad field: a JSON pointer into the request and what is wrong there.
 #[derive(Clone, Debug, Serialize, ToSchema, PartialEq, Eq)]
@@ -39,85 +41,6 @@ pub struct Problem {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-}
-
-/// Declares the problem codes once: each with its status and title, plus the list of all of them.
-macro_rules! codes {
-    ($($variant:ident = $code:literal, $status:ident, $title:literal;)*) => {
-        /// A stable, machine-readable reason for a failed request. Clients branch on it; docs/api.md lists each.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Code {
-            $($variant,)*
-        }
-
-        impl Code {
-            pub const ALL: &[Code] = &[$(Code::$variant),*];
-
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(Code::$variant => $code,)*
-                }
-            }
-
-            pub const fn status(self) -> StatusCode {
-                match self {
-                    $(Code::$variant => StatusCode::$status,)*
-                }
-            }
-
-            pub const fn title(self) -> &'static str {
-                match self {
-                    $(Code::$variant => $title,)*
-                }
-            }
-        }
-    };
-}
-
-codes! {
-    MalformedJson = "malformed_json", BAD_REQUEST, "Malformed JSON";
-    UnreadableBody = "unreadable_body", BAD_REQUEST, "Unreadable body";
-    IdempotencyKeyMissing = "idempotency_key_missing", BAD_REQUEST, "Idempotency-Key missing";
-    IdempotencyKeyInvalid = "idempotency_key_invalid", BAD_REQUEST, "Idempotency-Key invalid";
-    IfMatchInvalid = "if_match_invalid", BAD_REQUEST, "If-Match invalid";
-    Unauthenticated = "unauthenticated", UNAUTHORIZED, "Unauthenticated";
-    InvalidToken = "invalid_token", UNAUTHORIZED, "Unauthenticated";
-    InsufficientScope = "insufficient_scope", FORBIDDEN, "Insufficient scope";
-    OrderNotFound = "order_not_found", NOT_FOUND, "Not found";
-    ShipmentNotFound = "shipment_not_found", NOT_FOUND, "Not found";
-    ReturnNotFound = "return_not_found", NOT_FOUND, "Not found";
-    ProductNotFound = "product_not_found", NOT_FOUND, "Not found";
-    StockNotFound = "stock_not_found", NOT_FOUND, "Not found";
-    RouteNotFound = "route_not_found", NOT_FOUND, "Not found";
-    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed";
-    RequestInProgress = "request_in_progress", CONFLICT, "Request in progress";
-    InsufficientStock = "insufficient_stock", CONFLICT, "Insufficient stock";
-    StockBelowReserved = "stock_below_reserved", CONFLICT, "Stock below reserved";
-    InvalidTransition = "invalid_transition", CONFLICT, "Invalid transition";
-    PaymentRequired = "payment_required", CONFLICT, "Payment required";
-    VersionConflict = "version_conflict", PRECONDITION_FAILED, "Version conflict";
-    PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large";
-    UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";
-    ValidationFailed = "validation_failed", UNPROCESSABLE_ENTITY, "Validation failed";
-    IdempotencyKeyReused = "idempotency_key_reused", UNPROCESSABLE_ENTITY, "Idempotency-Key reused";
-    UnknownSku = "unknown_sku", UNPROCESSABLE_ENTITY, "Unknown SKU";
-    SkuInactive = "sku_inactive", UNPROCESSABLE_ENTITY, "SKU not for sale";
-    PriceUnavailable = "price_unavailable", UNPROCESSABLE_ENTITY, "No price in this currency";
-    UnsupportedCountry = "unsupported_country", UNPROCESSABLE_ENTITY, "Country not served";
-    AmountOutOfRange = "amount_out_of_range", UNPROCESSABLE_ENTITY, "Amount out of range";
-    AmountInvalid = "amount_invalid", UNPROCESSABLE_ENTITY, "Invalid amount";
-    RefundExceedsCaptured = "refund_exceeds_captured", UNPROCESSABLE_ENTITY, "Refund exceeds what was paid";
-    IfMatchRequired = "if_match_required", PRECONDITION_REQUIRED, "If-Match required";
-    InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error";
-    DatabaseUnavailable = "database_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
-    Busy = "busy", SERVICE_UNAVAILABLE, "Service unavailable";
-    RequestTimeout = "request_timeout", SERVICE_UNAVAILABLE, "Service unavailable";
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Why authentication failed; the detail the client sees.
@@ -419,67 +342,6 @@ impl IntoResponse for ApiError {
             cause: self.cause(),
         });
         response
-    }
-}
-
-impl From<OrderError> for ApiError {
-    fn from(e: OrderError) -> Self {
-        match e {
-            OrderError::InvalidTransition(t) | OrderError::AlreadyShipped(t) => ApiError::InvalidTransition(t),
-            OrderError::PaymentRequired => ApiError::PaymentRequired,
-            OrderError::InvalidLine { index, field, detail } => {
-                let pointer = if field == "lines" {
-                    "/lines".to_owned()
-                } else {
-                    format!("/lines/{index}/{field}")
-                };
-                ApiError::field(pointer, detail)
-            }
-            OrderError::InvalidAmount(detail) => ApiError::AmountInvalid(detail),
-            OrderError::RefundExceedsCaptured { requested, refundable } => {
-                ApiError::RefundExceedsCaptured { requested, refundable }
-            }
-            OrderError::ShipmentNotFound => ApiError::NotFound(Missing::Shipment),
-            OrderError::ReturnNotFound => ApiError::NotFound(Missing::Return),
-            OrderError::Corrupt(detail) => ApiError::Internal(format!("order event stream inconsistent: {detail}")),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(missing) => ApiError::NotFound(match missing {
-                crate::store::Missing::Order => Missing::Order,
-                crate::store::Missing::Product => Missing::Product,
-            }),
-            StoreError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
-            StoreError::RequestInProgress => ApiError::RequestInProgress,
-            StoreError::VersionConflict { expected, current } => ApiError::VersionConflict { expected, current },
-            StoreError::Pricing(p) => ApiError::Pricing(p),
-            StoreError::Stock { sku, source } => match source {
-                StockError::Insufficient { available, requested } => ApiError::InsufficientStock {
-                    sku,
-                    requested,
-                    available,
-                },
-                StockError::BelowReserved { .. } => ApiError::StockBelowReserved {
-                    sku,
-                    detail: source.to_string(),
-                },
-                other => ApiError::Internal(format!("stock invariant violated for SKU {sku}: {other}")),
-            },
-            StoreError::Order(e) => e.into(),
-            StoreError::Unavailable(err) => ApiError::Unavailable {
-                why: Unavailable::Database,
-                cause: Some(err.to_string()),
-            },
-            StoreError::Busy(err) => ApiError::Unavailable {
-                why: Unavailable::Busy,
-                cause: Some(err.to_string()),
-            },
-            StoreError::Internal(err) => ApiError::Internal(format!("storage failure: {err:#}")),
-        }
     }
 }
 
