@@ -186,10 +186,6 @@ impl ApiError {
         }
     }
 
-    pub fn status(&self) -> StatusCode {
-        self.code().status()
-    }
-
     /// One invalid field.
     pub fn field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError {
