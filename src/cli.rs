@@ -1,4 +1,5 @@
-//! The `orderly` command line: `serve` (the default), `migrate`, `token`, `healthcheck`, `config`, `openapi`.
+//! The `orderly` command line: `serve` (the default), `migrate`, `token`, `healthcheck`, `config`, `openapi`, and
+//! the migration tools `import legacy`, `reconcile legacy`, `export legacy`.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -9,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::legacy::commands::{self as legacy, ExportTarget, ImportSource, ReconcileSource};
 use crate::server::{Application, open_store};
 use crate::{auth, shutdown, telemetry};
 
@@ -49,6 +51,15 @@ pub enum Command {
     Config,
     /// Print the OpenAPI document.
     Openapi,
+    /// Bring orders in from another system (`import legacy --help`).
+    #[command(subcommand)]
+    Import(ImportSource),
+    /// Compare another system's export with the store (`reconcile legacy --help`).
+    #[command(subcommand)]
+    Reconcile(ReconcileSource),
+    /// Write orders out for another system (`export legacy --help`).
+    #[command(subcommand)]
+    Export(ExportTarget),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -78,6 +89,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Openapi => {
             println!("{}", crate::http::openapi::document());
             Ok(())
+        }
+        Command::Import(ImportSource::Legacy(args)) => {
+            telemetry::logging::init(&config.log_level);
+            legacy::import(&config, args).await
+        }
+        Command::Reconcile(ReconcileSource::Legacy(args)) => {
+            telemetry::logging::init(&config.log_level);
+            legacy::reconcile(&config, args).await
+        }
+        Command::Export(ExportTarget::Legacy(args)) => {
+            telemetry::logging::init(&config.log_level);
+            legacy::export(&config, args).await
         }
     }
 }

@@ -14,7 +14,10 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("orderly: {e:#}");
-            std::process::ExitCode::FAILURE
+            match e.downcast_ref::<orderly::legacy::commands::Exit>() {
+                Some(exit) => std::process::ExitCode::from(exit.code),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -15,13 +15,19 @@ use crate::auth::Verifier;
 use crate::config::Config;
 use crate::http::wire::OrderLimits;
 use crate::http::{self, AppState, Health, Limits, Services};
-use crate::store::Store;
 use crate::store::postgres::{PoolSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
+use crate::store::{MigrationStore, Store};
 use crate::telemetry::Metrics;
 
 /// Opens the configured store, applying migrations first when `migrate` is set.
 pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = open_migration_store(config, migrate).await?;
+    Ok(store)
+}
+
+/// The configured store with the part of the port the legacy migration tools use.
+pub async fn open_migration_store(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn MigrationStore>> {
     let wait = Config::ms(config.idempotency_wait_ms);
     match &config.database_url {
         Some(url) => {

@@ -49,11 +49,11 @@ fn request(customer: &str, lines: &[(&str, i64)]) -> NewOrder {
         currency: Currency::Kwd,
         ship_to: ShipTo {
             name: "سالم".into(),
-            line1: "Block 1".into(),
+            line1: Some("Block 1".into()),
             line2: None,
             city: "Hawalli".into(),
             country: CountryCode::parse("KW").unwrap(),
-            phone: "+96560000000".into(),
+            phone: Some("+96560000000".into()),
         },
         lines: lines
             .iter()

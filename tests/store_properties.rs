@@ -145,11 +145,11 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
             currency: Currency::Kwd,
             ship_to: ShipTo {
                 name: "Huda".into(),
-                line1: "Block 5".into(),
+                line1: Some("Block 5".into()),
                 line2: None,
                 city: "Fahaheel".into(),
                 country: CountryCode::parse("KW").unwrap(),
-                phone: "+96566666666".into(),
+                phone: Some("+96566666666".into()),
             },
             lines: SKUS
                 .iter()

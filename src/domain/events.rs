@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::legacy::{Imported, Synced};
 use super::order::Order;
 use super::values::{Quantity, Sku};
 
@@ -41,6 +42,10 @@ macro_rules! changes {
 changes! {
     /// The order as placed, in full: the starting point of a replay.
     "order.placed" => Placed(Box<Order>),
+    /// The order as brought across from the legacy system: the starting point of its replay.
+    "order.imported" => Imported(Box<Imported>),
+    /// A later legacy export moved an imported order on (only while Orderly has not changed it itself).
+    "order.legacy_synced" => LegacySynced(Box<Synced>),
     "order.confirmed" => Confirmed {},
     "order.cancelled" => Cancelled { reason: Option<String> },
     "order.completed" => Completed {},

@@ -5,6 +5,7 @@ pub mod allocation;
 pub mod catalog;
 pub mod currency;
 pub mod events;
+pub mod legacy;
 pub mod money;
 pub mod order;
 pub mod placing;

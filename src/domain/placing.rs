@@ -96,11 +96,11 @@ mod tests {
             currency: Currency::Kwd,
             ship_to: ShipTo {
                 name: "علي".into(),
-                line1: "Block 1".into(),
+                line1: Some("Block 1".into()),
                 line2: None,
                 city: "Jabriya".into(),
                 country: CountryCode::parse("KW").unwrap(),
-                phone: "+96599999999".into(),
+                phone: Some("+96599999999".into()),
             },
             lines: lines
                 .iter()

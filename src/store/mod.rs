@@ -4,6 +4,7 @@
 //! command flows in `commands`, written once over the `UnitOfWork` trait, so idempotency, stock reservation and
 //! event numbering behave identically on both. The storage conformance suite in `tests/` holds them to that.
 
+pub mod backfill;
 mod commands;
 pub mod instrumented;
 mod port;
@@ -11,6 +12,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use backfill::{Backfill, MigrationStore};
 pub use port::{Catalog, Health, Orders, Outbox, RelayLease, Store};
 
 use time::OffsetDateTime;

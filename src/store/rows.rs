@@ -29,6 +29,8 @@ pub(crate) struct OrderRow {
     pub fulfilment_status: String,
     pub ship_to: String,
     pub progress: String,
+    /// JSON of the legacy ids, on imported orders.
+    pub legacy: Option<String>,
     pub vat_rate_bp: i64,
     pub subtotal: i64,
     pub tax: i64,
@@ -145,6 +147,10 @@ pub(crate) fn order_from_row(row: OrderRow, lines: Vec<LineRow>) -> Result<Order
             grand_total: money(row.grand_total),
         },
         version: row.version,
+        legacy: row
+            .legacy
+            .map(|l| serde_json::from_str(&l).map_err(|_| corrupt("legacy")))
+            .transpose()?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -2,6 +2,8 @@
 //! cluster named by ORDERLY_TEST_DATABASE_URL), an in-process app on free ports, and request helpers.
 #![allow(dead_code)]
 
+pub mod legacy;
+
 use std::sync::Arc;
 
 use orderly::config::Config;
@@ -95,18 +97,23 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let mut db = fresh_db(backend).await?;
         tweak(&mut db.config);
+        Some(TestApp::serve(db).await)
+    }
+
+    /// Serves an existing database (one a command-line tool has written, say).
+    pub async fn serve(db: TestDb) -> TestApp {
         let app = Application::build(&db.config).await.expect("build app");
         let api = format!("http://{}", app.api_addr().unwrap());
         let admin = format!("http://{}", app.admin_addr().unwrap());
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped(std::future::pending()));
-        Some(TestApp {
+        TestApp {
             api,
             admin,
             client: reqwest::Client::new(),
             state,
             db,
-        })
+        }
     }
 
     pub fn token(&self, sub: &str, scope: &str) -> String {

@@ -64,7 +64,14 @@ impl Order {
         let at = event.occurred_at;
         let mut moves = Vec::new();
         match &event.change {
-            Change::Placed(_) => return Err(OrderError::Corrupt("order.placed after the start".into())),
+            Change::Placed(_) | Change::Imported(_) => {
+                return Err(OrderError::Corrupt(format!("{} after the start", event.kind())));
+            }
+            Change::LegacySynced(synced) => {
+                let version = self.version;
+                *self = synced.order.clone();
+                self.version = version;
+            }
             Change::Confirmed {} => moves.push(self.status.order.advance(OrderStatus::Confirmed)?),
             Change::Cancelled { .. } => moves.push(self.status.order.advance(OrderStatus::Cancelled)?),
             Change::Completed {} => moves.push(self.status.order.advance(OrderStatus::Completed)?),

@@ -26,6 +26,7 @@ pub use progress::{Progress, Refund, Return, Shipment};
 
 use super::currency::Currency;
 use super::events::{Change, OrderEvent};
+use super::legacy::LegacyRef;
 use super::money::Money;
 use super::pricing::{PricedLine, PricedOrder, Totals};
 use super::status::{FulfilmentStatus, InvalidTransition, OrderStatus, PaymentStatus, Transition};
@@ -68,12 +69,14 @@ impl PaymentMethod {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShipTo {
     pub name: String,
-    pub line1: String,
+    /// Always present on orders placed in Orderly; an imported legacy order may have none.
+    pub line1: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line2: Option<String>,
     pub city: String,
     pub country: CountryCode,
-    pub phone: String,
+    /// Always present on orders placed in Orderly; an imported legacy order may have none.
+    pub phone: Option<String>,
 }
 
 /// A phone number as couriers dial it: optional `+`, then 6 to 20 digits (spaces and dashes dropped).
@@ -112,6 +115,9 @@ pub struct Order {
     pub progress: Progress,
     /// Starts at 1 and grows by one with every event; equals the sequence of the latest event.
     pub version: i64,
+    /// Set on orders imported from the legacy system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<LegacyRef>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -209,6 +215,7 @@ impl Order {
             vat_rate: priced.vat_rate,
             totals: priced.totals,
             version: 1,
+            legacy: None,
             created_at: now,
             updated_at: now,
         };
@@ -223,15 +230,20 @@ impl Order {
         (order, event)
     }
 
-    /// Rebuilds an order from its events, the first being `order.placed`.
+    /// Rebuilds an order from its events, the first being `order.placed` (or `order.imported`).
     pub fn replay(events: &[OrderEvent]) -> Result<Order, OrderError> {
         let (first, rest) = events
             .split_first()
             .ok_or_else(|| OrderError::Corrupt("no events".into()))?;
-        let Change::Placed(placed) = &first.change else {
-            return Err(OrderError::Corrupt("the first event is not order.placed".into()));
+        let mut order = match &first.change {
+            Change::Placed(placed) => (**placed).clone(),
+            Change::Imported(imported) => imported.order.clone(),
+            _ => {
+                return Err(OrderError::Corrupt(
+                    "the first event is neither order.placed nor order.imported".into(),
+                ));
+            }
         };
-        let mut order = (**placed).clone();
         for event in rest {
             order.apply(event)?;
         }

@@ -39,11 +39,11 @@ pub(super) fn placed(method: PaymentMethod, lines: &[(&str, u32)]) -> (Order, Ve
         currency: Currency::Kwd,
         ship_to: ShipTo {
             name: "علي".into(),
-            line1: "Block 1".into(),
+            line1: Some("Block 1".into()),
             line2: None,
             city: "Jabriya".into(),
             country: kw,
-            phone: "+96599999999".into(),
+            phone: Some("+96599999999".into()),
         },
         lines: wanted,
         payment_method: method,

@@ -152,11 +152,11 @@ impl CreateOrderRequest {
                 currency,
                 ship_to: ShipTo {
                     name,
-                    line1,
+                    line1: Some(line1),
                     line2,
                     city,
                     country,
-                    phone,
+                    phone: Some(phone),
                 },
                 lines,
                 payment_method,

@@ -23,12 +23,24 @@ pub struct StatusView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShipToView {
     pub name: String,
-    pub line1: String,
+    /// Null only on an order imported from the legacy system without an address line.
+    pub line1: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line2: Option<String>,
     pub city: String,
     pub country: String,
-    pub phone: String,
+    /// E.164. Null only on an order imported from the legacy system without a phone.
+    pub phone: Option<String>,
+}
+
+/// Where an imported order came from: its ids in the legacy system.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegacyView {
+    pub order_id: i64,
+    #[schema(example = "DXB-2019-0001234")]
+    pub order_no: String,
+    pub customer_id: i64,
+    pub customer_name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,6 +146,9 @@ pub struct OrderView {
     /// VAT rate applied, in basis points (500 = 5%).
     pub vat_rate_bp: u32,
     pub version: i64,
+    /// Present on orders imported from the legacy system.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<LegacyView>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -244,6 +259,12 @@ impl From<&Order> for OrderView {
                 .collect(),
             vat_rate_bp: o.vat_rate.get(),
             version: o.version,
+            legacy: o.legacy.as_ref().map(|l| LegacyView {
+                order_id: l.order_id,
+                order_no: l.order_no.clone(),
+                customer_id: l.customer_id,
+                customer_name: l.customer_name.clone(),
+            }),
             created_at: o.created_at,
             updated_at: o.updated_at,
         }

@@ -2,6 +2,7 @@
 //! updates go in one statement each through `unnest`, and a duplicate Idempotency-Key blocks on the primary key
 //! until the first request commits, bounded by `lock_timeout`.
 
+mod backfill;
 mod create;
 mod pg_rows;
 #[cfg(test)]
@@ -136,42 +137,48 @@ fn list_query(q: &OrderQuery) -> QueryBuilder<'_, sqlx::Postgres> {
 static GET_ORDER: LazyLock<String> =
     LazyLock::new(|| format!("{ORDERS_WITH_LINES}{ORDER_COLUMNS} WHERE id = $1{}", lines_joined("")));
 
+/// Creates or replaces a product and its prices on `conn`; true when it was created.
+pub(super) async fn upsert_product(conn: &mut sqlx::PgConnection, product: &Product) -> Result<bool, StoreError> {
+    let created: bool = sqlx::query_scalar(
+        "INSERT INTO products (sku, name_en, name_ar, tax_class, active, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, now()) \
+         ON CONFLICT (sku) DO UPDATE SET name_en = EXCLUDED.name_en, name_ar = EXCLUDED.name_ar, \
+         tax_class = EXCLUDED.tax_class, active = EXCLUDED.active, updated_at = now() \
+         RETURNING (xmax = 0)",
+    )
+    .bind(product.sku.as_str())
+    .bind(&product.name_en)
+    .bind(&product.name_ar)
+    .bind(product.tax_class.as_str())
+    .bind(product.active)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    sqlx::query("DELETE FROM product_prices WHERE sku = $1")
+        .bind(product.sku.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let currencies: Vec<&str> = product.prices.iter().map(|p| p.currency().code()).collect();
+    let amounts: Vec<i64> = product.prices.iter().map(|p| p.amount_minor()).collect();
+    sqlx::query(
+        "INSERT INTO product_prices (sku, currency, amount_minor) \
+         SELECT $1, c, a FROM unnest($2::text[], $3::int8[]) AS v(c, a)",
+    )
+    .bind(product.sku.as_str())
+    .bind(&currencies)
+    .bind(&amounts)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(created)
+}
+
 #[async_trait]
 impl Catalog for PostgresStore {
     async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let created: bool = sqlx::query_scalar(
-            "INSERT INTO products (sku, name_en, name_ar, tax_class, active, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, now()) \
-             ON CONFLICT (sku) DO UPDATE SET name_en = EXCLUDED.name_en, name_ar = EXCLUDED.name_ar, \
-             tax_class = EXCLUDED.tax_class, active = EXCLUDED.active, updated_at = now() \
-             RETURNING (xmax = 0)",
-        )
-        .bind(product.sku.as_str())
-        .bind(&product.name_en)
-        .bind(&product.name_ar)
-        .bind(product.tax_class.as_str())
-        .bind(product.active)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        sqlx::query("DELETE FROM product_prices WHERE sku = $1")
-            .bind(product.sku.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let currencies: Vec<&str> = product.prices.iter().map(|p| p.currency().code()).collect();
-        let amounts: Vec<i64> = product.prices.iter().map(|p| p.amount_minor()).collect();
-        sqlx::query(
-            "INSERT INTO product_prices (sku, currency, amount_minor) \
-             SELECT $1, c, a FROM unnest($2::text[], $3::int8[]) AS v(c, a)",
-        )
-        .bind(product.sku.as_str())
-        .bind(&currencies)
-        .bind(&amounts)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let created = upsert_product(&mut tx, product).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(created)
     }

@@ -28,7 +28,7 @@ pub(super) fn event_row(r: &PgRow) -> Result<OrderEvent, StoreError> {
 }
 
 pub(super) const ORDER_COLUMNS: &str = "SELECT id, number, store, customer_id, currency, payment_method, \
-    order_status, payment_status, fulfilment_status, ship_to::text AS ship_to, progress::text AS progress, vat_rate_bp, subtotal_minor, \
+    order_status, payment_status, fulfilment_status, ship_to::text AS ship_to, progress::text AS progress, legacy::text AS legacy, vat_rate_bp, subtotal_minor, \
     tax_minor, shipping_minor, shipping_tax_minor, grand_total_minor, version, created_at, updated_at FROM orders";
 
 /// Orders with their lines in one statement: `{ORDERS_WITH_LINES}(<an ORDER_COLUMNS select>{lines_joined(..)}`,
@@ -124,6 +124,7 @@ pub(super) fn order_row(r: &PgRow) -> Result<OrderRow, StoreError> {
             fulfilment_status: r.try_get("fulfilment_status")?,
             ship_to: r.try_get("ship_to")?,
             progress: r.try_get("progress")?,
+            legacy: r.try_get("legacy")?,
             vat_rate_bp: i64::from(r.try_get::<i32, _>("vat_rate_bp")?),
             subtotal: r.try_get("subtotal_minor")?,
             tax: r.try_get("tax_minor")?,

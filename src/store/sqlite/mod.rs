@@ -5,6 +5,7 @@
 //! duplicate Idempotency-Key therefore waits its turn and then finds the first request's committed response.
 //! Durability: WAL with `synchronous = FULL`, so an acknowledged order survives power loss, not just a crash.
 
+mod backfill;
 mod sqlite_rows;
 mod uow;
 
@@ -100,46 +101,52 @@ impl SqliteStore {
     }
 }
 
+/// Creates or replaces a product and its prices on `conn`; true when it was created.
+pub(super) async fn upsert_product(conn: &mut sqlx::SqliteConnection, product: &Product) -> Result<bool, StoreError> {
+    let existed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = ?")
+        .bind(product.sku.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let now = micros(OffsetDateTime::now_utc());
+    sqlx::query(
+        "INSERT INTO products (sku, name_en, name_ar, tax_class, active, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (sku) DO UPDATE SET name_en = excluded.name_en, name_ar = excluded.name_ar, \
+         tax_class = excluded.tax_class, active = excluded.active, updated_at = excluded.updated_at",
+    )
+    .bind(product.sku.as_str())
+    .bind(&product.name_en)
+    .bind(&product.name_ar)
+    .bind(product.tax_class.as_str())
+    .bind(i64::from(product.active))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    sqlx::query("DELETE FROM product_prices WHERE sku = ?")
+        .bind(product.sku.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    for price in &product.prices {
+        sqlx::query("INSERT INTO product_prices (sku, currency, amount_minor) VALUES (?, ?, ?)")
+            .bind(product.sku.as_str())
+            .bind(price.currency().code())
+            .bind(price.amount_minor())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(existed.is_none())
+}
+
 #[async_trait]
 impl Catalog for SqliteStore {
     async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-        let existed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = ?")
-            .bind(product.sku.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let now = micros(OffsetDateTime::now_utc());
-        sqlx::query(
-            "INSERT INTO products (sku, name_en, name_ar, tax_class, active, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (sku) DO UPDATE SET name_en = excluded.name_en, name_ar = excluded.name_ar, \
-             tax_class = excluded.tax_class, active = excluded.active, updated_at = excluded.updated_at",
-        )
-        .bind(product.sku.as_str())
-        .bind(&product.name_en)
-        .bind(&product.name_ar)
-        .bind(product.tax_class.as_str())
-        .bind(i64::from(product.active))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        sqlx::query("DELETE FROM product_prices WHERE sku = ?")
-            .bind(product.sku.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        for price in &product.prices {
-            sqlx::query("INSERT INTO product_prices (sku, currency, amount_minor) VALUES (?, ?, ?)")
-                .bind(product.sku.as_str())
-                .bind(price.currency().code())
-                .bind(price.amount_minor())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
+        let created = upsert_product(&mut tx, product).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(existed.is_none())
+        Ok(created)
     }
 
     async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {

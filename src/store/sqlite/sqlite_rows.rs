@@ -42,7 +42,7 @@ pub(super) fn uuid_of(r: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
 }
 
 pub(super) const ORDER_COLUMNS: &str = "SELECT id, number, store, customer_id, currency, payment_method, \
-    order_status, payment_status, fulfilment_status, ship_to, progress, vat_rate_bp, subtotal_minor, tax_minor, \
+    order_status, payment_status, fulfilment_status, ship_to, progress, legacy, vat_rate_bp, subtotal_minor, tax_minor, \
     shipping_minor, shipping_tax_minor, grand_total_minor, version, created_at, updated_at FROM orders";
 
 pub(super) const LINE_COLUMNS: &str = "SELECT order_id, sku, name_en, name_ar, quantity, unit_price_minor, \
@@ -64,6 +64,7 @@ pub(super) fn order_row(r: &SqliteRow) -> Result<OrderRow, StoreError> {
             fulfilment_status: s("fulfilment_status")?,
             ship_to: s("ship_to")?,
             progress: s("progress")?,
+            legacy: r.try_get("legacy").map_err(StoreError::internal)?,
             vat_rate_bp: g("vat_rate_bp")?,
             subtotal: g("subtotal_minor")?,
             tax: g("tax_minor")?,

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqlitePool;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -15,6 +15,95 @@ use crate::domain::values::{Sku, StoreCode};
 use crate::store::commands::{Claim, Placed, Placing, UnitOfWork, Updated};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
+
+pub(super) async fn insert_order(conn: &mut SqliteConnection, o: &Order) -> Result<(), StoreError> {
+    let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
+    sqlx::query(
+        "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
+         payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
+         shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(o.id.to_string())
+    .bind(&o.number)
+    .bind(o.store.as_str())
+    .bind(o.customer_id.as_ref().map(|c| c.as_str()))
+    .bind(o.currency.code())
+    .bind(o.payment_method.as_str())
+    .bind(o.status.order.to_string())
+    .bind(o.status.payment.to_string())
+    .bind(o.status.fulfilment.to_string())
+    .bind(ship_to)
+    .bind(i64::from(o.vat_rate.get()))
+    .bind(o.totals.subtotal.amount_minor())
+    .bind(o.totals.tax.amount_minor())
+    .bind(o.totals.shipping.amount_minor())
+    .bind(o.shipping_tax.amount_minor())
+    .bind(o.totals.grand_total.amount_minor())
+    .bind(o.version)
+    .bind(micros(o.created_at))
+    .bind(micros(o.updated_at))
+    .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
+    .bind(
+        o.legacy
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(StoreError::internal)?,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    insert_lines(conn, o).await
+}
+
+pub(super) async fn insert_lines(conn: &mut SqliteConnection, o: &Order) -> Result<(), StoreError> {
+    for (i, l) in o.lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
+             tax_class, subtotal_minor, tax_minor, total_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(o.id.to_string())
+        .bind(i64::try_from(i + 1).map_err(StoreError::internal)?)
+        .bind(l.sku.as_str())
+        .bind(&l.name_en)
+        .bind(&l.name_ar)
+        .bind(l.quantity.as_i64())
+        .bind(l.unit_price.amount_minor())
+        .bind(l.tax_class.as_str())
+        .bind(l.subtotal.amount_minor())
+        .bind(l.tax.amount_minor())
+        .bind(l.total.amount_minor())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Appends an event; `published_at` is set only for backfilled history, which is not news to publish.
+pub(super) async fn append_event(
+    conn: &mut SqliteConnection,
+    e: &OrderEvent,
+    published_at: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.id.to_string())
+    .bind(e.order_id.to_string())
+    .bind(e.sequence)
+    .bind(e.kind())
+    .bind(e.change.data().to_string())
+    .bind(&e.actor)
+    .bind(micros(e.occurred_at))
+    .bind(published_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
 
 pub(super) struct SqliteUnitOfWork {
     tx: Transaction<'static, Sqlite>,
@@ -30,60 +119,6 @@ impl SqliteUnitOfWork {
         .fetch_one(&mut *self.tx)
         .await
         .map_err(db_error)
-    }
-
-    async fn insert_order(&mut self, o: &Order) -> Result<(), StoreError> {
-        let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
-        sqlx::query(
-            "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
-             payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-             shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(o.id.to_string())
-        .bind(&o.number)
-        .bind(o.store.as_str())
-        .bind(o.customer_id.as_ref().map(|c| c.as_str()))
-        .bind(o.currency.code())
-        .bind(o.payment_method.as_str())
-        .bind(o.status.order.to_string())
-        .bind(o.status.payment.to_string())
-        .bind(o.status.fulfilment.to_string())
-        .bind(ship_to)
-        .bind(i64::from(o.vat_rate.get()))
-        .bind(o.totals.subtotal.amount_minor())
-        .bind(o.totals.tax.amount_minor())
-        .bind(o.totals.shipping.amount_minor())
-        .bind(o.shipping_tax.amount_minor())
-        .bind(o.totals.grand_total.amount_minor())
-        .bind(o.version)
-        .bind(micros(o.created_at))
-        .bind(micros(o.updated_at))
-        .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        for (i, l) in o.lines.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
-                 tax_class, subtotal_minor, tax_minor, total_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(o.id.to_string())
-            .bind(i64::try_from(i + 1).map_err(StoreError::internal)?)
-            .bind(l.sku.as_str())
-            .bind(&l.name_en)
-            .bind(&l.name_ar)
-            .bind(l.quantity.as_i64())
-            .bind(l.unit_price.amount_minor())
-            .bind(l.tax_class.as_str())
-            .bind(l.subtotal.amount_minor())
-            .bind(l.tax.amount_minor())
-            .bind(l.total.amount_minor())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_error)?;
-        }
-        Ok(())
     }
 
     async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
@@ -113,24 +148,6 @@ impl SqliteUnitOfWork {
         .bind(micros(o.updated_at))
         .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
         .bind(o.id.to_string())
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        Ok(())
-    }
-
-    async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id.to_string())
-        .bind(e.order_id.to_string())
-        .bind(e.sequence)
-        .bind(e.kind())
-        .bind(e.change.data().to_string())
-        .bind(&e.actor)
-        .bind(micros(e.occurred_at))
         .execute(&mut *self.tx)
         .await
         .map_err(db_error)?;
@@ -223,8 +240,8 @@ impl UnitOfWork for SqliteUnitOfWork {
 
     async fn save_placed(&mut self, p: &Placed<'_>) -> Result<(), StoreError> {
         self.write_stock(p.reserved).await?;
-        self.insert_order(p.order).await?;
-        self.append_event(p.event).await?;
+        insert_order(&mut self.tx, p.order).await?;
+        append_event(&mut self.tx, p.event, None).await?;
         self.save_response(p.key, p.response).await
     }
 
@@ -266,7 +283,7 @@ impl UnitOfWork for SqliteUnitOfWork {
         self.write_stock(u.stock).await?;
         self.save_order(u.order).await?;
         for event in u.events {
-            self.append_event(event).await?;
+            append_event(&mut self.tx, event, None).await?;
         }
         self.save_response(u.key, u.response).await
     }
