@@ -1,5 +1,5 @@
 # Entry points; the logic lives in scripts/ so CI and people run the same thing.
-.PHONY: run test lint fmt openapi image rehearse check-pipeline bench bench-quick
+.PHONY: run test lint fmt openapi image rehearse check-pipeline bench bench-quick bench-import
 
 run:
 	cargo run
@@ -34,6 +34,13 @@ bench:
 bench-quick:
 	bench/deps.sh
 	python3 bench/bench.py quick
+
+# The legacy import of a million orders against PostgreSQL's own COPY of the same rows, and into SQLite (not part of
+# the tests; ~20 min, the export is generated once and cached under /tmp): results in bench/RESULTS.md.
+# BENCH_IMPORT_ORDERS=50000 for a quick run.
+bench-import:
+	bench/deps.sh
+	python3 bench/import.py
 
 openapi:
 	UPDATE_OPENAPI=1 cargo test --test openapi

@@ -94,7 +94,14 @@ fn exit(code: u8, e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 async fn walk(config: &Config, opts: Options) -> anyhow::Result<Report> {
-    let store = open_migration_store(config, matches!(opts.mode, Mode::Import { dry_run: false })).await?;
+    // An import (a dry run too) brings the schema up to date; a reconciliation writes nothing, schema included.
+    let store = open_migration_store(config, matches!(opts.mode, Mode::Import { .. })).await?;
+    if !store.schema_is_current().await? {
+        return Err(exit(
+            1,
+            "the database schema is not current: run `orderly migrate` first",
+        ));
+    }
     let vat = config.pricing_policy()?.vat;
     match run::run(store.as_ref(), &vat, &opts).await {
         Ok(report) => Ok(report),

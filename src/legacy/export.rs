@@ -46,6 +46,11 @@ fn numeric_id(name: &str) -> i64 {
     (u64::from_be_bytes(bytes) >> 1) as i64
 }
 
+/// Ids for the `index`-th row of a kind on an order, ascending with the index (the import orders rows by id).
+fn row_id(kind: &str, order: uuid::Uuid, index: usize) -> i64 {
+    (numeric_id(&format!("{kind}:{order}")) >> 12 << 12) + index as i64
+}
+
 /// Minor units as the legacy system writes amounts: dot decimal, the currency's digits.
 fn decimal(minor: i64, currency: Currency) -> String {
     let exp = currency.exponent();
@@ -190,7 +195,7 @@ impl Writer {
         for (i, l) in o.lines.iter().enumerate() {
             self.skus.insert(l.sku.clone(), ());
             self.files.items.write_record([
-                numeric_id(&format!("item:{}:{i}", o.id)).to_string(),
+                row_id("items", o.id, i).to_string(),
                 order_id.to_string(),
                 l.sku.as_str().to_owned(),
                 l.quantity.get().to_string(),
@@ -218,7 +223,7 @@ impl Writer {
         }
         for (i, (kind, amount, at, reference)) in rows.into_iter().enumerate() {
             self.files.payments.write_record([
-                numeric_id(&format!("payment:{}:{i}", o.id)).to_string(),
+                row_id("payments", o.id, i).to_string(),
                 order_id.to_string(),
                 kind.to_owned(),
                 money(amount),

@@ -256,15 +256,15 @@ impl LegacyOrder {
             items: lines,
             payments: pays,
         };
-        legacy.check().map_err(|e| (Place::Orders, e))?;
+        legacy.check()?;
         Ok(legacy)
     }
 
-    fn check(&self) -> Result<(), Fault> {
+    fn check(&self) -> Result<(), Located> {
         if self.items.is_empty() {
-            return Err(Fault::new(Reason::NoItems, "the order has no items"));
+            return o(Err(Fault::new(Reason::NoItems, "the order has no items")));
         }
-        let mismatch = |detail: String| Err(Fault::new(Reason::TotalsMismatch, detail));
+        let mismatch = |detail: String| o(Err(Fault::new(Reason::TotalsMismatch, detail)));
         let mut net = 0i64;
         let mut line_tax = 0i64;
         for i in &self.items {
@@ -296,10 +296,11 @@ impl LegacyOrder {
         let paid = self.paid();
         let refunded = self.sum(PayKind::Rfnd);
         if refunded > paid {
-            return Err(Fault::new(
+            let fault = Fault::new(
                 Reason::RefundExceedsPaid,
                 format!("refunds of {refunded} exceed the {paid} captured or collected"),
-            ));
+            );
+            return Err((Place::Payments, fault));
         }
         Ok(())
     }

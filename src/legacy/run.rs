@@ -14,14 +14,14 @@ use uuid::Uuid;
 
 use super::fields::{self, Fault, Reason, Zones, nullable};
 use super::order::{LegacyOrder, Place};
-use super::report::{Companions, Report, Sums};
+use super::report::{Companions, Report};
 use super::source::{self, BadExport, Encoding, ITEMS, ORDERS, PAYMENTS, PRODUCTS, Partitioned, Rejection};
 use crate::domain::catalog::Product;
 use crate::domain::events::{Change, OrderEvent};
 use crate::domain::legacy::{FieldChange, Imported, Synced};
 use crate::domain::money::Money;
 use crate::domain::order::Order;
-use crate::domain::status::StatusMachine;
+use crate::domain::status::{OrderStatus, StatusMachine};
 use crate::domain::tax::{TaxClass, VatTable};
 use crate::domain::values::Sku;
 use crate::store::MigrationStore;
@@ -221,15 +221,17 @@ impl Engine<'_> {
         self.files.reject(&Rejection { file, legacy_id, fault })
     }
 
-    fn accept(&mut self, lo: &LegacyOrder, stored: &Order) {
+    /// Counts an accepted order; the legacy letter says what it reserves unless Orderly owns it (then its
+    /// reservation is counted from the store, with Orderly's own orders).
+    fn accept(&mut self, lo: &LegacyOrder, stored: &Order, owned: bool) {
         let r = &mut self.report;
         r.orders.accepted += 1;
         *r.by_legacy_status.entry(lo.letter.as_str()).or_default() += 1;
         *r.by_orderly_status.entry(stored.status.order.as_str()).or_default() += 1;
-        let sums = r.totals_minor.entry(lo.currency.code()).or_insert_with(Sums::default);
+        let sums = r.totals_minor.entry(lo.currency.code()).or_default();
         sums.source += lo.total;
         sums.orderly += stored.totals.grand_total.amount_minor();
-        if lo.letter.reserves_stock() {
+        if lo.letter.reserves_stock() && !owned {
             for i in &lo.items {
                 *self.reserved.entry(i.sku.clone()).or_default() += i.qty.as_i64();
             }
@@ -299,7 +301,7 @@ impl Engine<'_> {
             match record {
                 None => {
                     self.report.orders.created += 1;
-                    self.accept(&lo, &order);
+                    self.accept(&lo, &order, false);
                     let event = OrderEvent {
                         id: Uuid::now_v7(),
                         order_id: order.id,
@@ -330,7 +332,7 @@ impl Engine<'_> {
                     }
                     let mut as_stored = order;
                     as_stored.totals.grand_total = Money::new(r.grand_total_minor, lo.currency);
-                    self.accept(&lo, &as_stored);
+                    self.accept(&lo, &as_stored, false);
                 }
                 Some(r) if r.owned_by_orderly() => {
                     let current = stored.get(&order.id).cloned().unwrap_or(order.clone());
@@ -340,7 +342,7 @@ impl Engine<'_> {
                     self.report.orders.unchanged += 1;
                     let mut as_stored = order;
                     as_stored.totals.grand_total = Money::new(r.grand_total_minor, lo.currency);
-                    self.accept(&lo, &as_stored);
+                    self.accept(&lo, &as_stored, false);
                 }
                 Some(r) => {
                     let Some(current) = stored.get(&order.id) else {
@@ -365,7 +367,7 @@ impl Engine<'_> {
                         occurred_at: now,
                     };
                     self.report.orders.updated += 1;
-                    self.accept(&lo, &next);
+                    self.accept(&lo, &next, false);
                     synced.push((
                         lo,
                         current.clone(),
@@ -415,7 +417,7 @@ impl Engine<'_> {
         checksum: &str,
     ) -> anyhow::Result<()> {
         self.report.orders.owned_by_orderly += 1;
-        self.accept(lo, current);
+        self.accept(lo, current, true);
         let difference = if r.checksum == checksum {
             "legacy unchanged since import".to_owned()
         } else {
@@ -451,7 +453,7 @@ impl Engine<'_> {
             return self.owned(lo, expected, current, r, checksum);
         }
         self.report.orders.unchanged += 1;
-        self.accept(lo, current);
+        self.accept(lo, current, false);
         if r.checksum != checksum {
             self.report.checksums_match = false;
             self.difference(&id, &current.id.to_string(), "checksum", checksum, &r.checksum)?;
@@ -612,8 +614,34 @@ impl Engine<'_> {
         Ok(by_sku.into_values().collect())
     }
 
+    /// What Orderly's own orders (placed in Orderly, or imported and changed since) hold reserved: the units not yet
+    /// shipped of those still open or confirmed. The import must not take their reservations away.
+    async fn add_orderly_reservations(&mut self) -> Result<(), RunError> {
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .orders_changed_since(OffsetDateTime::UNIX_EPOCH, after, 1000)
+                .await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = Some(crate::store::OrderCursor {
+                created_at: last.updated_at,
+                id: last.id,
+            });
+            for o in page
+                .iter()
+                .filter(|o| matches!(o.status.order, OrderStatus::Open | OrderStatus::Confirmed))
+            {
+                for (sku, units) in o.unshipped() {
+                    *self.reserved.entry(sku).or_default() += units;
+                }
+            }
+        }
+    }
+
     /// The products and stock that differ from the store's, with reservations from the accepted orders.
     async fn catalog_changes(&mut self, rows: Vec<ProductRow>) -> Result<(Vec<Product>, Vec<StockCount>), RunError> {
+        self.add_orderly_reservations().await?;
         let mut products = Vec::new();
         let mut stock = Vec::new();
         for row in rows {
