@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import io
 import json
 import os
 import random
@@ -42,6 +43,7 @@ import tempfile
 import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
+from fractions import Fraction
 
 # --------------------------------------------------------------------------------------------- the contract
 
@@ -211,7 +213,9 @@ def render_phone(form, iso, n, utf8):
             return f"({national[:3]}) {national[3:6]}-{national[6:]}"
         return f"{national[:4]} {national[4:]}"
     if form == "national_dots":
-        return f"{national[:3]}.{national[3:6]}.{national[6:]}"
+        if TRUNK[iso]:
+            return f"{national[:3]}.{national[3:6]}.{national[6:]}"
+        return f"{national[:4]}.{national[4:]}"
     if form == "arabic":
         return national.translate(ARABIC_INDIC)
     if form == "persian":
@@ -1028,7 +1032,6 @@ def v_amount(text, exp, file):
 
 def v_lenient(text):
     """An amount parsed as loosely as an importer might (extra decimals allowed): a Fraction, or None."""
-    from fractions import Fraction
     m = AMOUNT_RE.match(text)
     if not m:
         return None
@@ -1067,8 +1070,8 @@ def read_csv(path, encoding):
     if bom and encoding != "utf-8":
         raise AssertionError(f"{path}: a UTF-8 BOM in a {encoding} export")
     text = raw.decode("utf-8-sig" if encoding == "utf-8" else encoding)
-    crlf = b"\r\n" in raw.split(b"\n", 1)[0] + b"\n" if b"\n" in raw else False
-    import io
+    first = raw.split(b"\n", 1)[0]                              # the header: it holds no line break
+    crlf = first.endswith(b"\r")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     return rows[0], rows[1:], {"line_endings": "CRLF" if crlf else "LF", "bom": bom}
 
@@ -1124,13 +1127,12 @@ def verify(out, encoding):
             pays.setdefault(oid, []).append(r)
 
     # products and stock
-    on_hand, names = {}, {}
-    for sku, en, ar, cur, price, oh in prod_rows:
+    on_hand = {}
+    for sku, _en, _ar, cur, price, oh in prod_rows:
         v_amount(price, EXPONENT[cur.strip().upper()], PRODUCTS_CSV)
         if sku in on_hand and on_hand[sku] != int(oh):
             problems.append(f"PRODUCTS: ON_HAND of {sku} differs between currencies")
         on_hand[sku] = int(oh)
-        names[sku] = (en, ar)
     reserved = {s: 0 for s in on_hand}
 
     by_letter = {c: 0 for c in LETTERS}
@@ -1363,7 +1365,6 @@ def check_order(r, its, ps):
 
 def lenient_check(o, its, ps):
     """For a bad_amount / bad_quantity order: parsed leniently, do its totals and refunds still hold?"""
-    from fractions import Fraction
     vals = {c: v_lenient(o[c]) for c in ("SUBTOTAL", "TAX", "SHIPPING", "TOTAL")}
     if any(v is None for v in vals.values()):
         return                                                     # not a number: nothing else to check
@@ -1402,7 +1403,11 @@ def self_check():
         return d
 
     def files_of(d):
-        return {f: open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))}
+        out = {}
+        for f in sorted(os.listdir(d)):
+            with open(os.path.join(d, f), "rb") as fh:
+                out[f] = fh.read()
+        return out
 
     try:
         runs = {

@@ -683,7 +683,7 @@ pub async fn run(store: &dyn MigrationStore, vat: &VatTable, opts: &Options) -> 
         .map_err(anyhow::Error::from)?;
     let mut meter = Meter::new();
     let export = Partitioned::read(&opts.from, opts.encoding, spill.path(), &mut |done, total| {
-        meter.show("reading", done, total, String::new());
+        meter.show("reading", done, total, format!("{} of {} MB of export read", done >> 20, total >> 20));
     })
     .map_err(|e| match e.downcast::<BadExport>() {
         Ok(bad) => RunError::BadExport(bad),
