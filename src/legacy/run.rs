@@ -3,29 +3,27 @@
 //! which run wrote it and how: a rerun of a killed import resumes that run and reports the whole of it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::fields::{self, Fault, Reason, Zones, nullable};
-use super::order::{LegacyOrder, Place};
+use super::fields::{Fault, Zones};
+use super::meter::Meter;
+use super::order::LegacyOrder;
+use super::projection::diff;
 use super::report::{Companions, Report};
-use super::source::{self, BadExport, Encoding, ITEMS, ORDERS, PAYMENTS, PRODUCTS, Partitioned, Rejection};
-use crate::domain::catalog::Product;
+use super::source::{self, BadExport, Encoding, ORDERS, Partitioned, Rejection};
 use crate::domain::events::{Change, OrderEvent};
-use crate::domain::legacy::{FieldChange, Imported, Synced};
+use crate::domain::legacy::{Imported, Synced};
 use crate::domain::money::Money;
 use crate::domain::order::Order;
-use crate::domain::status::{OrderStatus, StatusMachine};
-use crate::domain::tax::{TaxClass, VatTable};
+use crate::domain::status::StatusMachine;
+use crate::domain::tax::VatTable;
 use crate::domain::values::Sku;
 use crate::store::MigrationStore;
-use crate::store::backfill::{BackfillAction, BackfillBatch, BackfillOrder, LegacyRecord, StockCount};
+use crate::store::backfill::{BackfillAction, BackfillBatch, BackfillOrder, LegacyRecord};
 
 /// The actor of imported history.
 pub const ACTOR: &str = "legacy-import";
@@ -65,149 +63,24 @@ impl From<csv::Error> for RunError {
     }
 }
 
-/// The fields of an order that the import sets and the reconciliation compares, by name.
-pub fn projection(o: &Order) -> BTreeMap<&'static str, Value> {
-    let p = &o.progress;
-    let lines: Vec<Value> = o
-        .lines
-        .iter()
-        .map(|l| {
-            serde_json::json!([
-                l.sku.as_str(),
-                l.quantity.get(),
-                l.unit_price.amount_minor(),
-                l.tax.amount_minor(),
-                l.total.amount_minor()
-            ])
-        })
-        .collect();
-    let mut m = BTreeMap::new();
-    m.insert("number", Value::from(o.number.clone()));
-    m.insert(
-        "customer_id",
-        serde_json::json!(o.customer_id.as_ref().map(|c| c.as_str())),
-    );
-    m.insert("currency", Value::from(o.currency.code()));
-    m.insert("status.order", Value::from(o.status.order.as_str()));
-    m.insert("status.payment", Value::from(o.status.payment.as_str()));
-    m.insert("status.fulfilment", Value::from(o.status.fulfilment.as_str()));
-    m.insert("totals.subtotal", Value::from(o.totals.subtotal.amount_minor()));
-    m.insert("totals.tax", Value::from(o.totals.tax.amount_minor()));
-    m.insert("totals.shipping", Value::from(o.totals.shipping.amount_minor()));
-    m.insert("totals.grand_total", Value::from(o.totals.grand_total.amount_minor()));
-    m.insert("payment.authorized", Value::from(p.authorized_minor));
-    m.insert("payment.captured", Value::from(p.captured()));
-    m.insert("payment.refunded", Value::from(p.refunded_total()));
-    m.insert("lines", Value::from(lines));
-    m.insert("ship_to", serde_json::to_value(&o.ship_to).unwrap_or(Value::Null));
-    m.insert("legacy", serde_json::to_value(&o.legacy).unwrap_or(Value::Null));
-    m.insert(
-        "created_at",
-        Value::from(o.created_at.unix_timestamp_nanos().to_string()),
-    );
-    m
-}
-
-/// The fields where `to` differs from `from`.
-pub fn diff(from: &Order, to: &Order) -> Vec<FieldChange> {
-    let (a, b) = (projection(from), projection(to));
-    a.into_iter()
-        .zip(b)
-        .filter(|((_, x), (_, y))| x != y)
-        .map(|((field, x), (_, y))| FieldChange {
-            field: field.to_owned(),
-            from: x,
-            to: y,
-        })
-        .collect()
-}
-
-/// One product of PRODUCTS.csv, its rows folded.
-struct ProductRow {
-    product: Product,
-    on_hand: i64,
-}
-
-/// Progress on a terminal (a bar) or in logs (a line every few seconds).
-struct Meter {
-    bar: Option<ProgressBar>,
-    last_log: Instant,
-    started: Instant,
-}
-
-impl Meter {
-    fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template("{prefix:>8} [{bar:30}] {percent:>3}% {msg} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            bar
-        });
-        Meter {
-            bar,
-            last_log: Instant::now(),
-            started: Instant::now(),
-        }
-    }
-
-    fn show(&mut self, phase: &str, done: u64, total: u64, msg: String) {
-        match &self.bar {
-            Some(bar) => {
-                bar.set_prefix(phase.to_owned());
-                bar.set_length(total);
-                bar.set_position(done);
-                bar.set_message(msg);
-            }
-            None if self.last_log.elapsed() >= Duration::from_secs(5) || done == total => {
-                self.last_log = Instant::now();
-                tracing::info!(
-                    phase,
-                    done,
-                    total,
-                    elapsed_s = self.started.elapsed().as_secs(),
-                    "{msg}"
-                );
-            }
-            None => {}
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-struct Engine<'a> {
-    store: &'a dyn MigrationStore,
-    opts: &'a Options,
-    zones: Zones,
-    vat: &'a VatTable,
-    names: HashMap<Sku, (String, String)>,
-    run: Option<i64>,
-    report: Report,
-    files: Companions,
-    reserved: BTreeMap<Sku, i64>,
-    written: u64,
-    rows_read: u64,
-    started: Instant,
-    meter: Meter,
-}
-
-fn file_of(place: Place) -> &'static str {
-    match place {
-        Place::Orders => ORDERS.name,
-        Place::Items => ITEMS.name,
-        Place::Payments => PAYMENTS.name,
-    }
+pub(super) struct Engine<'a> {
+    pub(super) store: &'a dyn MigrationStore,
+    pub(super) opts: &'a Options,
+    pub(super) zones: Zones,
+    pub(super) vat: &'a VatTable,
+    pub(super) names: HashMap<Sku, (String, String)>,
+    pub(super) run: Option<i64>,
+    pub(super) report: Report,
+    pub(super) files: Companions,
+    pub(super) reserved: BTreeMap<Sku, i64>,
+    pub(super) written: u64,
+    pub(super) rows_read: u64,
+    pub(super) started: Instant,
+    pub(super) meter: Meter,
 }
 
 impl Engine<'_> {
-    fn reject(
+    pub(super) fn reject(
         &mut self,
         file: &'static str,
         legacy_id: String,
@@ -223,7 +96,7 @@ impl Engine<'_> {
 
     /// Counts an accepted order; the legacy letter says what it reserves unless Orderly owns it (then its
     /// reservation is counted from the store, with Orderly's own orders).
-    fn accept(&mut self, lo: &LegacyOrder, stored: &Order, owned: bool) {
+    pub(super) fn accept(&mut self, lo: &LegacyOrder, stored: &Order, owned: bool) {
         let r = &mut self.report;
         r.orders.accepted += 1;
         *r.by_legacy_status.entry(lo.letter.as_str()).or_default() += 1;
@@ -247,7 +120,7 @@ impl Engine<'_> {
         }
     }
 
-    async fn batch(&mut self, batch: Vec<LegacyOrder>) -> Result<(), RunError> {
+    pub(super) async fn batch(&mut self, batch: Vec<LegacyOrder>) -> Result<(), RunError> {
         let ids: Vec<i64> = batch.iter().map(|o| o.order_id).collect();
         let records: HashMap<i64, LegacyRecord> = self
             .store
@@ -407,270 +280,6 @@ impl Engine<'_> {
         }
         Ok(())
     }
-
-    fn owned(
-        &mut self,
-        lo: &LegacyOrder,
-        expected: &Order,
-        current: &Order,
-        r: &LegacyRecord,
-        checksum: &str,
-    ) -> anyhow::Result<()> {
-        self.report.orders.owned_by_orderly += 1;
-        self.accept(lo, current, true);
-        let difference = if r.checksum == checksum {
-            "legacy unchanged since import".to_owned()
-        } else {
-            let fields: Vec<String> = diff(current, expected)
-                .into_iter()
-                .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
-                .collect();
-            format!("legacy changed: {}", fields.join("; "))
-        };
-        self.files
-            .owned
-            .write_record([lo.order_id.to_string(), current.id.to_string(), difference])?;
-        Ok(())
-    }
-
-    fn reconcile_one(
-        &mut self,
-        lo: &LegacyOrder,
-        expected: &Order,
-        checksum: &str,
-        record: Option<&LegacyRecord>,
-        stored: Option<&Order>,
-    ) -> anyhow::Result<()> {
-        let id = lo.order_id.to_string();
-        let (Some(r), Some(current)) = (record, stored) else {
-            self.report.orders.accepted += 1;
-            *self.report.by_legacy_status.entry(lo.letter.as_str()).or_default() += 1;
-            self.report.totals_minor.entry(lo.currency.code()).or_default().source += lo.total;
-            self.difference(&id, &expected.id.to_string(), "order", "present", "missing")?;
-            return Ok(());
-        };
-        if r.owned_by_orderly() {
-            return self.owned(lo, expected, current, r, checksum);
-        }
-        self.report.orders.unchanged += 1;
-        self.accept(lo, current, false);
-        if r.checksum != checksum {
-            self.report.checksums_match = false;
-            self.difference(&id, &current.id.to_string(), "checksum", checksum, &r.checksum)?;
-        }
-        for change in diff(expected, current) {
-            self.difference(
-                &id,
-                &current.id.to_string(),
-                &change.field,
-                &change.from.to_string(),
-                &change.to.to_string(),
-            )?;
-        }
-        Ok(())
-    }
-
-    fn difference(
-        &mut self,
-        legacy_id: &str,
-        orderly_id: &str,
-        field: &str,
-        export: &str,
-        orderly: &str,
-    ) -> anyhow::Result<()> {
-        *self.report.differences.get_or_insert(0) += 1;
-        if let Some(w) = &mut self.files.differences {
-            w.write_record([legacy_id, orderly_id, field, export, orderly])?;
-        }
-        Ok(())
-    }
-
-    async fn walk(&mut self, export: &Partitioned) -> Result<(), RunError> {
-        for rejection in &export.rejections {
-            let order = rejection.file == ORDERS.name;
-            self.reject(
-                rejection.file,
-                rejection.legacy_id.clone(),
-                rejection.fault.clone(),
-                order,
-            )?;
-        }
-        let mut pending = Vec::with_capacity(self.opts.batch_size);
-        for b in 0..export.buckets {
-            let mut bucket = export.bucket(b)?;
-            for (id, copies) in std::mem::take(&mut bucket.orders) {
-                let items = bucket.items.remove(&id).unwrap_or_default();
-                let payments = bucket.payments.remove(&id).unwrap_or_default();
-                self.rows_read += (copies.len() + items.len() + payments.len()) as u64;
-                if copies.len() > 1 {
-                    if copies.iter().all(|c| c.iter().eq(copies[0].iter())) {
-                        self.report.orders.duplicates_identical += (copies.len() - 1) as u64;
-                    } else {
-                        let fault = Fault::new(
-                            Reason::DuplicateConflict,
-                            format!("{} rows with this ORDER_ID differ", copies.len()),
-                        );
-                        self.reject(ORDERS.name, id.to_string(), fault, true)?;
-                        continue;
-                    }
-                }
-                match LegacyOrder::assemble(&copies[0], &items, &payments, &self.zones) {
-                    Ok(lo) => pending.push(lo),
-                    Err((place, fault)) => self.reject(file_of(place), id.to_string(), fault, true)?,
-                }
-                if pending.len() >= self.opts.batch_size {
-                    self.batch(std::mem::take(&mut pending)).await?;
-                }
-            }
-            let orphans = |rows: HashMap<i64, Vec<csv::StringRecord>>| {
-                let mut all: Vec<String> = rows
-                    .into_values()
-                    .flatten()
-                    .map(|r| r.get(0).unwrap_or("").to_owned())
-                    .collect();
-                all.sort();
-                all
-            };
-            for item in orphans(std::mem::take(&mut bucket.items)) {
-                self.rows_read += 1;
-                self.reject(
-                    ITEMS.name,
-                    item,
-                    Fault::new(Reason::OrphanItem, "no order has this ORDER_ID"),
-                    false,
-                )?;
-            }
-            for pay in orphans(std::mem::take(&mut bucket.payments)) {
-                self.rows_read += 1;
-                self.reject(
-                    PAYMENTS.name,
-                    pay,
-                    Fault::new(Reason::OrphanPayment, "no order has this ORDER_ID"),
-                    false,
-                )?;
-            }
-            let secs = self.started.elapsed().as_secs_f64().max(0.001);
-            let msg = format!(
-                "rows {} written {} rejected {} ({:.0} orders/s)",
-                self.rows_read,
-                self.written,
-                self.report.orders.rejected,
-                self.report.orders.accepted as f64 / secs
-            );
-            self.meter.show("orders", (b + 1) as u64, export.buckets as u64, msg);
-        }
-        if !pending.is_empty() {
-            self.batch(pending).await?;
-        }
-        Ok(())
-    }
-
-    /// PRODUCTS.csv folded per SKU; a bad row is rejected with its SKU as the legacy id.
-    fn products(&mut self, export: &Partitioned) -> anyhow::Result<Vec<ProductRow>> {
-        let mut by_sku: BTreeMap<String, ProductRow> = BTreeMap::new();
-        for r in &export.products {
-            let at = |i: usize| r.get(i).unwrap_or("");
-            let read = || -> Result<(Sku, String, String, Money, i64), Fault> {
-                let raw = fields::required("SKU", at(0))?;
-                let sku =
-                    Sku::parse(raw.trim()).map_err(|e| Fault::new(Reason::BadValue, format!("SKU `{raw}`: {e}")))?;
-                let currency = fields::currency(at(3))?;
-                let price = fields::amount("PRICE", at(4), currency)?;
-                let on_hand = fields::integer("ON_HAND", at(5))?;
-                if on_hand < 0 {
-                    return Err(Fault::new(Reason::BadQuantity, format!("ON_HAND {on_hand}")));
-                }
-                use unicode_normalization::UnicodeNormalization;
-                let name = |i: usize| {
-                    nullable(at(i))
-                        .map(|n| n.nfc().collect::<String>())
-                        .unwrap_or_else(|| raw.to_owned())
-                };
-                Ok((sku, name(1), name(2), Money::new(price, currency), on_hand))
-            };
-            match read() {
-                Ok((sku, name_en, name_ar, price, on_hand)) => {
-                    let row = by_sku.entry(sku.as_str().to_owned()).or_insert_with(|| ProductRow {
-                        product: Product {
-                            sku: sku.clone(),
-                            name_en,
-                            name_ar,
-                            prices: Vec::new(),
-                            tax_class: TaxClass::Standard,
-                            active: true,
-                        },
-                        on_hand,
-                    });
-                    row.product.prices.retain(|p| p.currency() != price.currency());
-                    row.product.prices.push(price);
-                    row.product.prices.sort_by_key(|p| p.currency());
-                }
-                Err(fault) => {
-                    let sku = at(0).to_owned();
-                    self.reject(PRODUCTS.name, sku, fault, false)?;
-                }
-            }
-        }
-        Ok(by_sku.into_values().collect())
-    }
-
-    /// What Orderly's own orders (placed in Orderly, or imported and changed since) hold reserved: the units not yet
-    /// shipped of those still open or confirmed. The import must not take their reservations away.
-    async fn add_orderly_reservations(&mut self) -> Result<(), RunError> {
-        let mut after = None;
-        loop {
-            let page = self
-                .store
-                .orders_changed_since(OffsetDateTime::UNIX_EPOCH, after, 1000)
-                .await?;
-            let Some(last) = page.last() else { return Ok(()) };
-            after = Some(crate::store::OrderCursor {
-                created_at: last.updated_at,
-                id: last.id,
-            });
-            for o in page
-                .iter()
-                .filter(|o| matches!(o.status.order, OrderStatus::Open | OrderStatus::Confirmed))
-            {
-                for (sku, units) in o.unshipped() {
-                    *self.reserved.entry(sku).or_default() += units;
-                }
-            }
-        }
-    }
-
-    /// The products and stock that differ from the store's, with reservations from the accepted orders.
-    async fn catalog_changes(&mut self, rows: Vec<ProductRow>) -> Result<(Vec<Product>, Vec<StockCount>), RunError> {
-        self.add_orderly_reservations().await?;
-        let mut products = Vec::new();
-        let mut stock = Vec::new();
-        for row in rows {
-            let mut product = row.product;
-            let existing = self.store.get_product(&product.sku).await?;
-            if let Some(e) = &existing {
-                // What the legacy export does not know stays as Orderly has it.
-                product.tax_class = e.tax_class;
-                product.active = e.active;
-            }
-            if existing.as_ref() != Some(&product) {
-                products.push(product.clone());
-            }
-            let wanted = self.reserved.get(&product.sku).copied().unwrap_or(0);
-            if wanted > row.on_hand {
-                self.report.stock_short.push(product.sku.as_str().to_owned());
-            }
-            let count = StockCount {
-                sku: product.sku.clone(),
-                on_hand: row.on_hand,
-                reserved: wanted.min(row.on_hand),
-            };
-            let current = self.store.get_stock(&product.sku).await?;
-            if current.is_none_or(|c| c.on_hand != count.on_hand || c.reserved != count.reserved) {
-                stock.push(count);
-            }
-        }
-        Ok((products, stock))
-    }
 }
 
 /// Runs an import or a reconciliation and writes its report. Returns the report.
@@ -683,7 +292,12 @@ pub async fn run(store: &dyn MigrationStore, vat: &VatTable, opts: &Options) -> 
         .map_err(anyhow::Error::from)?;
     let mut meter = Meter::new();
     let export = Partitioned::read(&opts.from, opts.encoding, spill.path(), &mut |done, total| {
-        meter.show("reading", done, total, format!("{} of {} MB of export read", done >> 20, total >> 20));
+        meter.show(
+            "reading",
+            done,
+            total,
+            format!("{} of {} MB of export read", done >> 20, total >> 20),
+        );
     })
     .map_err(|e| match e.downcast::<BadExport>() {
         Ok(bad) => RunError::BadExport(bad),

@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use super::TestDb;
+use super::{TestApp, TestDb};
+use std::collections::BTreeSet;
 
 /// Generates an export into `dir` with the generator's flags; returns its `expected.json`.
 pub fn generate(dir: &Path, flags: &[&str]) -> Value {
@@ -136,4 +137,140 @@ pub async fn scalar(db: &TestDb, query: &str) -> i64 {
             sqlx::query_scalar(query).fetch_one(&mut conn).await.unwrap()
         }
     }
+}
+
+pub fn nonzero(v: &Value) -> BTreeMap<String, i64> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_i64().filter(|n| *n != 0).map(|n| (k.clone(), n)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The report's counts and sums are the generator's, every rejection is listed with its reason, checksums agree.
+pub fn assert_report_matches(report: &Value, expected: &Value, dir: &std::path::Path) {
+    assert_eq!(report["export"], expected["export"], "row counts");
+    for key in ["accepted", "rejected", "duplicates_identical"] {
+        assert_eq!(report["orders"][key], expected["orders"][key], "orders.{key}");
+    }
+    assert_eq!(
+        nonzero(&report["by_legacy_status"]),
+        nonzero(&expected["by_legacy_status"])
+    );
+    assert_eq!(
+        nonzero(&report["by_orderly_status"]),
+        nonzero(&expected["by_orderly_status"])
+    );
+    assert_eq!(
+        nonzero(&report["rejections"]),
+        nonzero(&expected["rejections"]),
+        "rejections"
+    );
+    let totals = expected["totals_minor"].as_object().unwrap();
+    assert_eq!(report["totals_minor"].as_object().unwrap().len(), totals.len());
+    for (currency, sums) in totals {
+        assert_eq!(
+            report["totals_minor"][currency]["source"], sums["source"],
+            "{currency} source"
+        );
+        assert_eq!(
+            report["totals_minor"][currency]["orderly"], sums["source"],
+            "{currency} orderly"
+        );
+    }
+    assert_eq!(report["checksums_match"], true);
+
+    let listed: BTreeSet<(String, String, String)> = csv_rows(&dir.join("rejected.csv"))
+        .into_iter()
+        .skip(1)
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .collect();
+    let wanted: BTreeSet<(String, String, String)> = expected["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let id = match &r["legacy_id"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (
+                r["file"].as_str().unwrap().to_owned(),
+                id,
+                r["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, wanted, "rejected.csv");
+    let sums: BTreeMap<String, String> = csv_rows(&dir.join("checksums.csv"))
+        .into_iter()
+        .skip(1)
+        .map(|r| (r[0].clone(), r[2].clone()))
+        .collect();
+    let expected_sums: BTreeMap<String, String> = expected["checksums"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        sums, expected_sums,
+        "checksums computed by the generator and the importer agree"
+    );
+}
+
+pub fn minor(v: &Value) -> i64 {
+    v["amount_minor"].as_i64().unwrap()
+}
+
+/// An imported order read through the API is the legacy order as the generator says it must become.
+pub fn assert_order_matches(view: &Value, want: &Value) {
+    let ctx = format!("{}", want["number"]);
+    assert_eq!(view["number"], want["number"], "{ctx}");
+    assert_eq!(view["customer_id"], want["customer_id"], "{ctx}");
+    assert_eq!(view["legacy"], want["legacy"], "{ctx} legacy ids and name");
+    assert_eq!(view["created_at"], want["created_at"], "{ctx} UTC time");
+    assert_eq!(view["currency"], want["currency"], "{ctx}");
+    assert_eq!(view["ship_to"]["phone"], want["phone"], "{ctx} E.164");
+    assert_eq!(view["ship_to"]["country"], want["country"], "{ctx}");
+    assert_eq!(view["ship_to"]["name"], want["ship_name"], "{ctx}");
+    assert_eq!(view["status"], want["status"], "{ctx} statuses");
+    for k in ["subtotal", "tax", "shipping", "grand_total"] {
+        assert_eq!(
+            minor(&view["totals"][k]),
+            want["totals_minor"][k].as_i64().unwrap(),
+            "{ctx} {k}"
+        );
+    }
+    for k in ["authorized", "captured", "refunded"] {
+        assert_eq!(
+            minor(&view["payment"][k]),
+            want["payment_minor"][k].as_i64().unwrap(),
+            "{ctx} payment {k}"
+        );
+    }
+    let lines: Vec<Value> = view["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            serde_json::json!({"sku": l["sku"], "quantity": l["quantity"], "unit_price": minor(&l["unit_price"]),
+                "tax": minor(&l["tax"]), "total": minor(&l["total"])})
+        })
+        .collect();
+    assert_eq!(Value::from(lines), want["lines"], "{ctx} lines");
+}
+
+pub async fn staff_get(app: &TestApp, path: &str) -> Value {
+    let response = app
+        .client
+        .get(format!("{}{path}", app.api))
+        .bearer_auth(app.staff())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "GET {path}: {}", response.status());
+    response.json().await.unwrap()
 }
