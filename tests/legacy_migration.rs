@@ -14,20 +14,7 @@ use common::legacy::{
 use common::{Backend, TestApp, TestDb, fresh_db};
 use serde_json::Value;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::common::Backend::Sqlite).await; }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::common::Backend::Postgres).await; }
-        )* }
-    };
-}
-
-both!(
+on_each_backend!(
     an_import_reports_exactly_what_the_generator_made,
     reruns_change_nothing_and_newer_exports_sync,
     a_killed_import_resumes_to_the_same_end,

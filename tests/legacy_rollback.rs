@@ -10,20 +10,7 @@ use common::legacy::{csv_rows, generate, import, ok, orderly, orderly_ids, read_
 use common::{Backend, TestApp, fresh_db};
 use serde_json::Value;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::common::Backend::Sqlite).await; }
-        )* }
-        mod postgres { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(crate::common::Backend::Postgres).await; }
-        )* }
-    };
-}
-
-both!(reconciliation_catches_a_row_altered_in_sql, the_export_back_round_trips);
+on_each_backend!(reconciliation_catches_a_row_altered_in_sql, the_export_back_round_trips);
 
 async fn reconciliation_catches_a_row_altered_in_sql(backend: Backend) {
     let Some(db) = fresh_db(backend).await else { return };

@@ -323,3 +323,19 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Runs each named `async fn(Backend)` once on SQLite and once on PostgreSQL (for tests that set up the database
+/// themselves, such as the command-line tools').
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::Backend::Sqlite).await; }
+        )* }
+        mod postgres { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::Backend::Postgres).await; }
+        )* }
+    };
+}

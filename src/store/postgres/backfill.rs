@@ -11,7 +11,6 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::pg_rows::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_with_lines};
-use super::uow::bind_event;
 use super::{PostgresStore, upsert_product};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -160,9 +159,10 @@ fn event_row(rows: &mut CopyRows, e: &OrderEvent) -> Result<(), StoreError> {
     Ok(())
 }
 
-const COPY_ORDERS: &str = "COPY orders (id, number, store, customer_id, currency, payment_method, order_status, \
+/// The columns of `orders` an import writes, in the order `order_row` writes them.
+const ORDER_COLUMNS_COPIED: &str = "id, number, store, customer_id, currency, payment_method, order_status, \
     payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-    shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy) FROM STDIN";
+    shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy";
 const COPY_LINES: &str = "COPY order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
     tax_class, subtotal_minor, tax_minor, total_minor) FROM STDIN";
 const COPY_EVENTS: &str =
@@ -170,99 +170,107 @@ const COPY_EVENTS: &str =
 const COPY_LEGACY: &str =
     "COPY legacy_orders (legacy_order_id, order_id, checksum, synced_version, run_id, action) FROM STDIN";
 
-async fn write_created(conn: &mut PgConnection, run_id: i64, created: &[BackfillOrder]) -> Result<(), StoreError> {
-    let (mut orders, mut lines, mut events, mut legacy) = (
-        CopyRows::default(),
-        CopyRows::default(),
-        CopyRows::default(),
-        CopyRows::default(),
-    );
-    for c in created {
-        order_row(&mut orders, &c.order)?;
-        line_rows(&mut lines, &c.order);
-        event_row(&mut events, &c.event)?;
+/// Synced orders are staged in a temporary copy of `orders`, then moved in with one version-guarded UPDATE.
+const SYNC_STAGED: &str = "UPDATE orders o SET customer_id = s.customer_id, currency = s.currency, \
+    payment_method = s.payment_method, order_status = s.order_status, payment_status = s.payment_status, \
+    fulfilment_status = s.fulfilment_status, ship_to = s.ship_to, vat_rate_bp = s.vat_rate_bp, \
+    subtotal_minor = s.subtotal_minor, tax_minor = s.tax_minor, shipping_minor = s.shipping_minor, \
+    shipping_tax_minor = s.shipping_tax_minor, grand_total_minor = s.grand_total_minor, version = s.version, \
+    created_at = s.created_at, updated_at = s.updated_at, progress = s.progress, legacy = s.legacy \
+    FROM legacy_sync s WHERE o.id = s.id AND o.version = s.version - 1 RETURNING o.id";
+
+/// COPYs the lines and events of `orders`, and their `legacy_orders` rows when they are new.
+async fn copy_parts(
+    conn: &mut PgConnection,
+    run_id: i64,
+    orders: &[&BackfillOrder],
+    new: bool,
+) -> Result<(), StoreError> {
+    let (mut lines, mut events, mut legacy) = (CopyRows::default(), CopyRows::default(), CopyRows::default());
+    for b in orders {
+        line_rows(&mut lines, &b.order);
+        event_row(&mut events, &b.event)?;
         legacy
             .start()
-            .int(c.legacy_order_id)
-            .uuid(c.order.id)
-            .text(&c.checksum)
-            .int(c.order.version)
+            .int(b.legacy_order_id)
+            .uuid(b.order.id)
+            .text(&b.checksum)
+            .int(b.order.version)
             .int(run_id)
             .text(BackfillAction::Created.as_str());
     }
-    copy_in(conn, COPY_ORDERS, orders).await?;
     copy_in(conn, COPY_LINES, lines).await?;
     copy_in(conn, COPY_EVENTS, events).await?;
-    copy_in(conn, COPY_LEGACY, legacy).await
+    if new {
+        copy_in(conn, COPY_LEGACY, legacy).await?;
+    }
+    Ok(())
 }
 
-/// Writes one synced order if it is still at the version the import read; false when Orderly moved it meanwhile.
-async fn write_synced(conn: &mut PgConnection, run_id: i64, s: &BackfillOrder) -> Result<bool, StoreError> {
-    let o = &s.order;
-    let done = sqlx::query(
-        "UPDATE orders SET customer_id = $3, currency = $4, payment_method = $5, order_status = $6, \
-         payment_status = $7, fulfilment_status = $8, ship_to = $9::jsonb, vat_rate_bp = $10, subtotal_minor = $11, \
-         tax_minor = $12, shipping_minor = $13, shipping_tax_minor = $14, grand_total_minor = $15, version = $16, \
-         created_at = $17, updated_at = $18, progress = $19::jsonb, legacy = $20::jsonb \
-         WHERE id = $1 AND version = $2",
-    )
-    .bind(o.id)
-    .bind(o.version - 1)
-    .bind(o.customer_id.as_ref().map(|c| c.as_str()))
-    .bind(o.currency.code())
-    .bind(o.payment_method.as_str())
-    .bind(o.status.order.as_str())
-    .bind(o.status.payment.as_str())
-    .bind(o.status.fulfilment.as_str())
-    .bind(json(&o.ship_to)?)
-    .bind(i64::from(o.vat_rate.get()))
-    .bind(o.totals.subtotal.amount_minor())
-    .bind(o.totals.tax.amount_minor())
-    .bind(o.totals.shipping.amount_minor())
-    .bind(o.shipping_tax.amount_minor())
-    .bind(o.totals.grand_total.amount_minor())
-    .bind(o.version)
-    .bind(o.created_at)
-    .bind(o.updated_at)
-    .bind(json(&o.progress)?)
-    .bind(o.legacy.as_ref().map(json).transpose()?)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
+fn order_rows(orders: &[BackfillOrder]) -> Result<CopyRows, StoreError> {
+    let mut rows = CopyRows::default();
+    for b in orders {
+        order_row(&mut rows, &b.order)?;
     }
-    sqlx::query("DELETE FROM order_lines WHERE order_id = $1")
-        .bind(o.id)
+    Ok(rows)
+}
+
+async fn write_created(conn: &mut PgConnection, run_id: i64, created: &[BackfillOrder]) -> Result<(), StoreError> {
+    copy_in(
+        conn,
+        &format!("COPY orders ({ORDER_COLUMNS_COPIED}) FROM STDIN"),
+        order_rows(created)?,
+    )
+    .await?;
+    copy_parts(conn, run_id, &created.iter().collect::<Vec<_>>(), true).await
+}
+
+/// Writes the synced orders still at the version the import read; returns the legacy ids of the others, which
+/// Orderly moved meanwhile.
+async fn write_synced(conn: &mut PgConnection, run_id: i64, synced: &[BackfillOrder]) -> Result<Vec<i64>, StoreError> {
+    if synced.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query("CREATE TEMPORARY TABLE legacy_sync (LIKE orders) ON COMMIT DROP")
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-    let mut lines = CopyRows::default();
-    line_rows(&mut lines, o);
-    copy_in(conn, COPY_LINES, lines).await?;
-    bind_event(
-        sqlx::query(
-            "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at) \
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $7)",
-        ),
-        &s.event,
+    copy_in(
+        conn,
+        &format!("COPY legacy_sync ({ORDER_COLUMNS_COPIED}) FROM STDIN"),
+        order_rows(synced)?,
     )
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
+    .await?;
+    let moved_in: Vec<Uuid> = sqlx::query_scalar(SYNC_STAGED)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let moved_in: std::collections::HashSet<Uuid> = moved_in.into_iter().collect();
+    let (kept, moved): (Vec<&BackfillOrder>, Vec<&BackfillOrder>) =
+        synced.iter().partition(|b| moved_in.contains(&b.order.id));
+    let ids: Vec<Uuid> = kept.iter().map(|b| b.order.id).collect();
+    sqlx::query("DELETE FROM order_lines WHERE order_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    copy_parts(conn, run_id, &kept, false).await?;
+    let legacy_ids: Vec<i64> = kept.iter().map(|b| b.legacy_order_id).collect();
+    let checksums: Vec<&str> = kept.iter().map(|b| b.checksum.as_str()).collect();
+    let versions: Vec<i64> = kept.iter().map(|b| b.order.version).collect();
     sqlx::query(
-        "UPDATE legacy_orders SET checksum = $2, synced_version = $3, run_id = $4, action = $5 \
-         WHERE legacy_order_id = $1",
+        "UPDATE legacy_orders l SET checksum = v.checksum, synced_version = v.version, run_id = $4, action = $5 \
+         FROM unnest($1::int8[], $2::text[], $3::int8[]) AS v(id, checksum, version) WHERE l.legacy_order_id = v.id",
     )
-    .bind(s.legacy_order_id)
-    .bind(&s.checksum)
-    .bind(o.version)
+    .bind(&legacy_ids)
+    .bind(&checksums)
+    .bind(&versions)
     .bind(run_id)
     .bind(BackfillAction::Updated.as_str())
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    Ok(true)
+    Ok(moved.iter().map(|b| b.legacy_order_id).collect())
 }
 
 #[async_trait]
@@ -319,12 +327,7 @@ impl Backfill for PostgresStore {
     async fn write_backfill(&self, batch: BackfillBatch<'_>) -> Result<Vec<i64>, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         write_created(&mut tx, batch.run_id, batch.created).await?;
-        let mut moved = Vec::new();
-        for s in batch.synced {
-            if !write_synced(&mut tx, batch.run_id, s).await? {
-                moved.push(s.legacy_order_id);
-            }
-        }
+        let moved = write_synced(&mut tx, batch.run_id, batch.synced).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(moved)
     }

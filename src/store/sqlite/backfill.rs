@@ -7,11 +7,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::sqlite_rows::{ORDER_COLUMNS, micros, order_row, uuid_of};
-use super::uow::{append_event, insert_lines, insert_order};
+use super::uow::{append_event, insert_order, replace_order};
 use super::{SqliteStore, upsert_product};
 use crate::domain::catalog::Product;
 use crate::domain::order::Order;
-use crate::domain::status::StatusMachine;
 use crate::store::backfill::{Backfill, BackfillAction, BackfillBatch, BackfillOrder, LegacyRecord, StockCount};
 use crate::store::{OrderCursor, StoreError, db_error, rows};
 
@@ -49,47 +48,12 @@ async fn write_synced(conn: &mut SqliteConnection, run_id: i64, s: &BackfillOrde
     if current != Some(s.order.version - 1) {
         return Ok(false);
     }
-    let o = &s.order;
-    sqlx::query(
-        "UPDATE orders SET customer_id = ?, currency = ?, payment_method = ?, order_status = ?, payment_status = ?, \
-         fulfilment_status = ?, ship_to = ?, vat_rate_bp = ?, subtotal_minor = ?, tax_minor = ?, shipping_minor = ?, \
-         shipping_tax_minor = ?, grand_total_minor = ?, version = ?, created_at = ?, updated_at = ?, progress = ?, \
-         legacy = ? WHERE id = ?",
-    )
-    .bind(o.customer_id.as_ref().map(|c| c.as_str()))
-    .bind(o.currency.code())
-    .bind(o.payment_method.as_str())
-    .bind(o.status.order.as_str())
-    .bind(o.status.payment.as_str())
-    .bind(o.status.fulfilment.as_str())
-    .bind(serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?)
-    .bind(i64::from(o.vat_rate.get()))
-    .bind(o.totals.subtotal.amount_minor())
-    .bind(o.totals.tax.amount_minor())
-    .bind(o.totals.shipping.amount_minor())
-    .bind(o.shipping_tax.amount_minor())
-    .bind(o.totals.grand_total.amount_minor())
-    .bind(o.version)
-    .bind(micros(o.created_at))
-    .bind(micros(o.updated_at))
-    .bind(serde_json::to_string(&o.progress).map_err(StoreError::internal)?)
-    .bind(
-        o.legacy
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(StoreError::internal)?,
-    )
-    .bind(&id)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_error)?;
     sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
         .bind(&id)
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-    insert_lines(conn, o).await?;
+    replace_order(conn, &s.order).await?;
     append_event(conn, &s.event, Some(micros(s.event.occurred_at))).await?;
     record_legacy(conn, run_id, s, BackfillAction::Updated).await?;
     Ok(true)

@@ -17,12 +17,35 @@ use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
 
 pub(super) async fn insert_order(conn: &mut SqliteConnection, o: &Order) -> Result<(), StoreError> {
+    write_order(conn, o, "").await
+}
+
+/// Writes the order row again over the one with its id (all its columns), and its lines, which must be gone.
+pub(super) async fn replace_order(conn: &mut SqliteConnection, o: &Order) -> Result<(), StoreError> {
+    write_order(
+        conn,
+        o,
+        " ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, currency = excluded.currency, \
+         payment_method = excluded.payment_method, order_status = excluded.order_status, \
+         payment_status = excluded.payment_status, fulfilment_status = excluded.fulfilment_status, \
+         ship_to = excluded.ship_to, vat_rate_bp = excluded.vat_rate_bp, subtotal_minor = excluded.subtotal_minor, \
+         tax_minor = excluded.tax_minor, shipping_minor = excluded.shipping_minor, \
+         shipping_tax_minor = excluded.shipping_tax_minor, grand_total_minor = excluded.grand_total_minor, \
+         version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, \
+         progress = excluded.progress, legacy = excluded.legacy",
+    )
+    .await
+}
+
+async fn write_order(conn: &mut SqliteConnection, o: &Order, on_conflict: &str) -> Result<(), StoreError> {
     let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
     sqlx::query(
-        "INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
+        &("INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
          payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
          shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            .to_owned()
+            + on_conflict),
     )
     .bind(o.id.to_string())
     .bind(&o.number)
