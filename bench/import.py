@@ -174,7 +174,7 @@ def export_dir():
     with open(os.path.join(partial, "expected.json"), encoding="utf-8") as f:
         exp = json.load(f)
     gen = exp["generator"]
-    if (gen["orders"], gen["seed"], gen["encoding"], gen["faults"]) != (ORDERS, SEED, "utf-8", False):
+    if (gen["orders"], gen["seed"], gen["encoding"], bool(gen["faults"])) != (ORDERS, SEED, "utf-8", False):
         raise SystemExit(f"the generator wrote {gen}, not {params}")
     done = {"params": params, "generated_s": round(time.monotonic() - t0, 1),
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

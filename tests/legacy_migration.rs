@@ -18,6 +18,7 @@ on_each_backend!(
     an_import_reports_exactly_what_the_generator_made,
     reruns_change_nothing_and_newer_exports_sync,
     a_killed_import_resumes_to_the_same_end,
+    a_sync_never_overwrites_an_order_that_moved_meanwhile,
 );
 
 async fn an_import_reports_exactly_what_the_generator_made(backend: Backend) {
@@ -304,4 +305,75 @@ async fn a_killed_import_resumes_to_the_same_end(backend: Backend) {
         (after["orders"]["created"].as_i64(), after["orders"]["updated"].as_i64()),
         (Some(0), Some(0))
     );
+}
+
+/// The guard in the write itself: a sync prepared against a version the order has since left is refused, even if
+/// the import's earlier read said the order was the legacy system's.
+async fn a_sync_never_overwrites_an_order_that_moved_meanwhile(backend: Backend) {
+    use orderly::domain::events::{Change, OrderEvent};
+    use orderly::domain::legacy::Synced;
+    use orderly::store::backfill::{BackfillBatch, BackfillOrder};
+
+    let Some(db) = fresh_db(backend).await else { return };
+    let root = tempfile::tempdir().unwrap();
+    let export = temp("export", &root);
+    generate(&export, &["--seed", "8"]);
+    let dir = root.path().join("import");
+    import(&db, &export, &dir, &[]);
+    let (legacy_id, id) = orderly_ids(&dir).into_iter().next().unwrap();
+    let id: uuid::Uuid = id.parse().unwrap();
+    let store = orderly::server::open_migration_store(&db.config, false).await.unwrap();
+    let order = store.orders_by_ids(&[id]).await.unwrap().pop().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let run = store.begin_run("guard-test", now).await.unwrap();
+    let sync_to = |version: i64| {
+        let mut next = order.clone();
+        next.version = version;
+        BackfillOrder {
+            legacy_order_id: legacy_id,
+            checksum: "changed".into(),
+            event: OrderEvent {
+                id: uuid::Uuid::now_v7(),
+                order_id: id,
+                sequence: version,
+                change: Change::LegacySynced(Box::new(Synced {
+                    checksum: "changed".into(),
+                    changes: Vec::new(),
+                    order: next.clone(),
+                })),
+                actor: "test".into(),
+                occurred_at: now,
+            },
+            order: next,
+        }
+    };
+    // Prepared as if the order were still at version 0: it is at 1, so the write is refused and reported.
+    let stale = [sync_to(order.version)];
+    let moved = store
+        .write_backfill(BackfillBatch {
+            run_id: run,
+            created: &[],
+            synced: &stale,
+        })
+        .await
+        .unwrap();
+    assert_eq!(moved, vec![legacy_id]);
+    assert_eq!(store.order_events(id).await.unwrap().len(), 1, "nothing written");
+    assert_eq!(store.legacy_records(&[legacy_id]).await.unwrap()[0].checksum, {
+        let rows = csv_rows(&dir.join("checksums.csv"));
+        rows.iter().find(|r| r[0] == legacy_id.to_string()).unwrap()[2].clone()
+    });
+    // Prepared against the version it is at: written.
+    let fresh = [sync_to(order.version + 1)];
+    let moved = store
+        .write_backfill(BackfillBatch {
+            run_id: run,
+            created: &[],
+            synced: &fresh,
+        })
+        .await
+        .unwrap();
+    assert!(moved.is_empty());
+    assert_eq!(store.order_events(id).await.unwrap().len(), 2);
+    assert_eq!(store.legacy_records(&[legacy_id]).await.unwrap()[0].checksum, "changed");
 }

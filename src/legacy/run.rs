@@ -241,42 +241,35 @@ impl Engine<'_> {
                     };
                     self.report.orders.updated += 1;
                     self.accept(&lo, &next, false);
-                    synced.push((
-                        lo,
-                        current.clone(),
-                        BackfillOrder {
-                            legacy_order_id: r.legacy_order_id,
-                            checksum,
-                            order: next,
-                            event,
-                        },
-                    ));
+                    synced.push(BackfillOrder {
+                        legacy_order_id: r.legacy_order_id,
+                        checksum,
+                        order: next,
+                        event,
+                    });
                 }
             }
         }
         if let (Mode::Import { dry_run: false }, Some(run)) = (self.opts.mode, self.run) {
-            let to_sync: Vec<BackfillOrder> = synced.iter().map(|(_, _, b)| b.clone()).collect();
             let moved = self
                 .store
                 .write_backfill(BackfillBatch {
                     run_id: run,
                     created: &created,
-                    synced: &to_sync,
+                    synced: &synced,
                 })
                 .await?;
             // Orders a command changed between the read and the write are Orderly's now: reported, not written.
-            for (lo, current, b) in synced.iter().filter(|(_, _, b)| moved.contains(&b.legacy_order_id)) {
+            for b in synced.iter().filter(|b| moved.contains(&b.legacy_order_id)) {
                 self.report.orders.updated -= 1;
-                self.report.orders.accepted -= 1;
                 self.report.orders.owned_by_orderly += 1;
                 self.files.owned.write_record([
-                    lo.order_id.to_string(),
-                    current.id.to_string(),
+                    b.legacy_order_id.to_string(),
+                    b.order.id.to_string(),
                     "changed in Orderly during the import".to_owned(),
                 ])?;
-                let _ = b;
             }
-            self.written += (created.len() + to_sync.len() - moved.len()) as u64;
+            self.written += (created.len() + synced.len() - moved.len()) as u64;
         }
         Ok(())
     }
