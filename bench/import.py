@@ -382,7 +382,10 @@ def pg_in_use():
 
 def main():
     ensure_time()
-    bin_, bin_note = binary()
+    built, bin_note = binary()
+    # A private copy: a cargo build during the run (the tree is shared) must not swap the binary between runs.
+    bin_ = os.path.join(tempfile.gettempdir(), f"orderly-bench-import-bin-{os.getpid()}")
+    shutil.copy2(built, bin_)
     export, gen = export_dir()
     files = ["ORDERS.csv", "ORDER_ITEMS.csv", "PAYMENTS.csv", "PRODUCTS.csv"]
     export_bytes = sum(os.path.getsize(os.path.join(export, f)) for f in files)
@@ -440,6 +443,7 @@ def main():
     finally:
         stop_running()
         shutil.rmtree(work, ignore_errors=True)
+        os.remove(bin_)
     res["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     res["checks"] = checks(res)
     report(res, started)
