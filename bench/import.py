@@ -383,25 +383,38 @@ def pg_in_use():
 def main():
     ensure_time()
     built, bin_note = binary()
-    # A private copy: a cargo build during the run (the tree is shared) must not swap the binary between runs.
-    bin_ = os.path.join(tempfile.gettempdir(), f"orderly-bench-import-bin-{os.getpid()}")
-    shutil.copy2(built, bin_)
     export, gen = export_dir()
     files = ["ORDERS.csv", "ORDER_ITEMS.csv", "PAYMENTS.csv", "PRODUCTS.csv"]
     export_bytes = sum(os.path.getsize(os.path.join(export, f)) for f in files)
     if pg_in_use():
         raise SystemExit(f"a PostgreSQL is already running in {PG_DIR} (make bench?); set BENCH_PG_PORT to another port")
-    work = tempfile.mkdtemp(prefix="orderly-bench-import-")
-    dumpdir = tempfile.mkdtemp(prefix="orderly-bench-import-copy-")
-    if os.getuid() == 0:
-        shutil.chown(dumpdir, "postgres", "postgres")
-    os.chmod(dumpdir, 0o700)
     shutil.rmtree(LOGS, ignore_errors=True)
     res = {"orders_requested": ORDERS, "seed": SEED, "export_dir": export, "export_bytes": export_bytes,
            "export_rows": gen["export"], "expected_accepted": gen["accepted"], "binary": bin_note,
            "topology": TOPOLOGY, "db_cpus": DB_CPUS, "app_cpus": APP_CPUS, "batch_size": BATCH or "default (1000)",
            "loadavg_start": open("/proc/loadavg").read().split()[:3]}
     started = time.gmtime()
+    # A private copy of the binary: a cargo build during the run (the tree is shared) must not swap it between runs.
+    bin_ = os.path.join(tempfile.gettempdir(), f"orderly-bench-import-bin-{os.getpid()}")
+    shutil.copy2(built, bin_)
+    work = tempfile.mkdtemp(prefix="orderly-bench-import-")  # reports (with the importer's spill files), SQLite file
+    try:
+        measure(res, bin_, export, work)
+    finally:
+        stop_running()
+        shutil.rmtree(work, ignore_errors=True)
+        os.remove(bin_)
+    res["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    res["checks"] = checks(res)
+    report(res, started)
+    if res["checks"]:
+        raise SystemExit("checks failed: " + "; ".join(res["checks"]))
+
+
+def measure(res, bin_, export, work):
+    dumpdir = tempfile.mkdtemp(prefix="orderly-bench-import-copy-")  # written and read by the server
+    if os.getuid() == 0:
+        shutil.chown(dumpdir, "postgres", "postgres")
     try:
         log(f"PostgreSQL on {PG_PORT} (CPU {','.join(map(str, DB_CPUS))})")
         sh(on(DB_CPUS, ["bench/pg.sh", "start"]), env=dict(BASE_ENV, BENCH_PG_PORT=PG_PORT))
@@ -433,22 +446,12 @@ def main():
         stop_running()
         shutil.rmtree(dumpdir, ignore_errors=True)
         sh(["bench/pg.sh", "stop"], env=dict(BASE_ENV, BENCH_PG_PORT=PG_PORT))
-    try:
-        log("SQLite import")
-        sqlite_env = dict(BASE_ENV, ORDERLY_SQLITE_PATH=os.path.join(work, "import.db"))
-        res["sqlite"] = Run("sqlite", bin_, export, sqlite_env, None, os.path.join(work, "report-sqlite"), pg=False).run()
-        res["sqlite_db_mb"] = sum(os.path.getsize(p) for p in glob.glob(os.path.join(work, "import.db*"))) / 2**20
-        log(f"  {res['sqlite']['wall_s']:.1f} s, {res['sqlite']['orders_per_s']:.0f} orders/s, "
-            f"peak RSS {res['sqlite']['peak_rss_mb']:.1f} MB: {res['sqlite']['summary']}")
-    finally:
-        stop_running()
-        shutil.rmtree(work, ignore_errors=True)
-        os.remove(bin_)
-    res["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
-    res["checks"] = checks(res)
-    report(res, started)
-    if res["checks"]:
-        raise SystemExit("checks failed: " + "; ".join(res["checks"]))
+    log("SQLite import")
+    sqlite_env = dict(BASE_ENV, ORDERLY_SQLITE_PATH=os.path.join(work, "import.db"))
+    res["sqlite"] = Run("sqlite", bin_, export, sqlite_env, None, os.path.join(work, "report-sqlite"), pg=False).run()
+    res["sqlite_db_mb"] = sum(os.path.getsize(p) for p in glob.glob(os.path.join(work, "import.db*"))) / 2**20
+    log(f"  {res['sqlite']['wall_s']:.1f} s, {res['sqlite']['orders_per_s']:.0f} orders/s, "
+        f"peak RSS {res['sqlite']['peak_rss_mb']:.1f} MB: {res['sqlite']['summary']}")
 
 
 def checks(res):

@@ -103,7 +103,7 @@ async fn walk(config: &Config, opts: Options) -> anyhow::Result<Report> {
         ));
     }
     let vat = config.pricing_policy()?.vat;
-    match run::run(store.as_ref(), &vat, &opts).await {
+    match run::run(store, &vat, &opts).await {
         Ok(report) => Ok(report),
         Err(RunError::BadExport(e)) => Err(exit(2, format!("bad export: {e}"))),
         Err(RunError::Other(e)) => Err(exit(1, format!("{e:#}"))),

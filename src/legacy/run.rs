@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use time::OffsetDateTime;
@@ -64,7 +65,9 @@ impl From<csv::Error> for RunError {
 }
 
 pub(super) struct Engine<'a> {
-    pub(super) store: &'a dyn MigrationStore,
+    pub(super) store: Arc<dyn MigrationStore>,
+    /// The batch being written while the next one is built.
+    pub(super) inflight: Option<tokio::task::JoinHandle<Result<Written, crate::store::StoreError>>>,
     pub(super) opts: &'a Options,
     pub(super) zones: Zones,
     pub(super) vat: &'a VatTable,
@@ -251,32 +254,57 @@ impl Engine<'_> {
             }
         }
         if let (Mode::Import { dry_run: false }, Some(run)) = (self.opts.mode, self.run) {
-            let moved = self
-                .store
-                .write_backfill(BackfillBatch {
-                    run_id: run,
-                    created: &created,
-                    synced: &synced,
+            // One batch is written while the next is read and built: the database and the parsing overlap.
+            self.settle().await?;
+            let store = Arc::clone(&self.store);
+            self.inflight = Some(tokio::spawn(async move {
+                let moved = store
+                    .write_backfill(BackfillBatch {
+                        run_id: run,
+                        created: &created,
+                        synced: &synced,
+                    })
+                    .await?;
+                Ok(Written {
+                    created: created.len(),
+                    synced,
+                    moved,
                 })
-                .await?;
-            // Orders a command changed between the read and the write are Orderly's now: reported, not written.
-            for b in synced.iter().filter(|b| moved.contains(&b.legacy_order_id)) {
-                self.report.orders.updated -= 1;
-                self.report.orders.owned_by_orderly += 1;
-                self.files.owned.write_record([
-                    b.legacy_order_id.to_string(),
-                    b.order.id.to_string(),
-                    "changed in Orderly during the import".to_owned(),
-                ])?;
-            }
-            self.written += (created.len() + synced.len() - moved.len()) as u64;
+            }));
         }
+        Ok(())
+    }
+
+    /// Waits for the batch being written, and counts what it did.
+    pub(super) async fn settle(&mut self) -> Result<(), RunError> {
+        let Some(inflight) = self.inflight.take() else {
+            return Ok(());
+        };
+        let done = inflight.await.map_err(anyhow::Error::from)??;
+        // Orders a command changed between the read and the write are Orderly's now: reported, not written.
+        for b in done.synced.iter().filter(|b| done.moved.contains(&b.legacy_order_id)) {
+            self.report.orders.updated -= 1;
+            self.report.orders.owned_by_orderly += 1;
+            self.files.owned.write_record([
+                b.legacy_order_id.to_string(),
+                b.order.id.to_string(),
+                "changed in Orderly during the import".to_owned(),
+            ])?;
+        }
+        self.written += (done.created + done.synced.len() - done.moved.len()) as u64;
         Ok(())
     }
 }
 
+/// What a batch's write did.
+pub(super) struct Written {
+    created: usize,
+    synced: Vec<BackfillOrder>,
+    moved: Vec<i64>,
+}
+
 /// Runs an import or a reconciliation and writes its report. Returns the report.
-pub async fn run(store: &dyn MigrationStore, vat: &VatTable, opts: &Options) -> Result<Report, RunError> {
+pub async fn run(store: Arc<dyn MigrationStore>, vat: &VatTable, opts: &Options) -> Result<Report, RunError> {
     let digest = source::digest(&opts.from)?;
     std::fs::create_dir_all(&opts.report).map_err(anyhow::Error::from)?;
     let spill = tempfile::Builder::new()
@@ -303,7 +331,8 @@ pub async fn run(store: &dyn MigrationStore, vat: &VatTable, opts: &Options) -> 
         Some(store.begin_run(&digest, OffsetDateTime::now_utc()).await?)
     };
     let mut engine = Engine {
-        store,
+        store: Arc::clone(&store),
+        inflight: None,
         opts,
         zones: Zones::load()?,
         vat,
@@ -328,6 +357,7 @@ pub async fn run(store: &dyn MigrationStore, vat: &VatTable, opts: &Options) -> 
         })
         .collect();
     engine.walk(&export).await?;
+    engine.settle().await?;
     if opts.mode == Mode::Reconcile {
         engine.report.differences.get_or_insert(0);
     } else {
