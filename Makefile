@@ -36,7 +36,7 @@ bench-quick:
 	python3 bench/bench.py quick
 
 # The legacy import of a million orders against PostgreSQL's own COPY of the same rows, and into SQLite (not part of
-# the tests; ~20 min, the export is generated once and cached under /tmp): results in bench/RESULTS.md.
+# the tests; about 20 min, plus ~70 s once to generate the export, cached under /tmp): results in bench/RESULTS.md.
 # BENCH_IMPORT_ORDERS=50000 for a quick run.
 bench-import:
 	bench/deps.sh

@@ -255,6 +255,7 @@ class Run:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         summary = None
+        slow = []  # sqlx's warnings for statements over 1 s: (seconds since start, elapsed s, statement summary)
         with open(logfile, "w") as out:
             for line in p.stdout:
                 now = time.monotonic()
@@ -266,6 +267,8 @@ class Run:
                     ev = json.loads(line)
                 except ValueError:
                     continue
+                if "elapsed_secs" in ev and "summary" in ev:
+                    slow.append((round(now - t0, 1), round(ev["elapsed_secs"], 1), ev["summary"]))
                 ph, done, total = ev.get("phase"), ev.get("done"), ev.get("total")
                 if ph == "orders":
                     m = re.search(r"written (\d+)", ev.get("message", ""))
@@ -293,7 +296,7 @@ class Run:
         res = {"wall_s": wall, "peak_rss_mb": num(r"Maximum resident set size \(kbytes\): (\d+)") / 1024,
                "orderly_user_s": user, "orderly_sys_s": system, "orders": rep["orders"],
                "checksums_match": rep["checksums_match"], "totals_minor": rep["totals_minor"],
-               "summary": summary, "command": self.command, "log": logfile}
+               "summary": summary, "command": self.command, "log": logfile, "slow_statements": slow}
         res["orders_per_s"] = rep["orders"]["accepted"] / wall
         res["pg_cpu_s"] = marks["end"]["pg"] - before["pg"]
         busy = marks["end"]["machine"][0] - before["machine"][0]
@@ -394,6 +397,9 @@ def main():
            "topology": TOPOLOGY, "db_cpus": DB_CPUS, "app_cpus": APP_CPUS, "batch_size": BATCH or "default (1000)",
            "loadavg_start": open("/proc/loadavg").read().split()[:3]}
     started = time.gmtime()
+    res["commit"] = sh(["git", "rev-parse", "--short", "HEAD"]).strip()
+    if sh(["git", "status", "--porcelain", "--", "src", "migrations", "Cargo.toml", "Cargo.lock"]).strip():
+        res["commit"] += " (dirty)"
     # A private copy of the binary: a cargo build during the run (the tree is shared) must not swap it between runs.
     bin_ = os.path.join(tempfile.gettempdir(), f"orderly-bench-import-bin-{os.getpid()}")
     shutil.copy2(built, bin_)
@@ -476,10 +482,7 @@ def report(res, started):
         pg["orders"]["accepted"], pg["orders_per_s"], res["copy_ratio"], pg["peak_rss_mb"], sq["orders_per_s"],
         sq["peak_rss_mb"])
     res["bench_line"] = line
-    commit = sh(["git", "rev-parse", "--short", "HEAD"]).strip()
-    if sh(["git", "status", "--porcelain", "--", "src", "migrations", "Cargo.toml", "Cargo.lock"]).strip():
-        commit += " (dirty)"
-    res["commit"] = commit
+    commit = res["commit"]
     cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1)
     mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) / 2**20
     res["machine"] = f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, Linux {platform.release()}, shared with other jobs"
@@ -488,9 +491,15 @@ def report(res, started):
     res["started"] = when
 
     def cpu(r):
+        # other = the machine's busy time (/proc/stat) less Orderly's and PostgreSQL's; under heavy system-call load
+        # the machine's counter has come out below the process's own, so a negative figure is shown as n/a.
+        other = f"{r['other_cpu_s']:.1f} s" if r["other_cpu_s"] >= 0 else f"n/a ({r['other_cpu_s']:.1f} s)"
         return (f"Orderly {r['orderly_user_s'] + r['orderly_sys_s']:.1f} s (user {r['orderly_user_s']:.1f}, sys "
                 f"{r['orderly_sys_s']:.1f}), PostgreSQL {r.get('pg_cpu_s', 0):.1f} s, other processes "
-                f"{r['other_cpu_s']:.1f} s, steal {r['steal_s']:.1f} s")
+                f"{other}, steal {r['steal_s']:.1f} s")
+
+    def slow(r):
+        return "; ".join(f"{e:.1f} s `{q}` at {t:.0f} s" for t, e, q in r["slow_statements"]) or "none"
 
     def phases(r):
         names = {"read": "start + digest + read/partition", "orders": "transform + write orders",
@@ -503,7 +512,7 @@ def report(res, started):
         f"\n## {when}: legacy import, `{cmd}` (`python3 bench/import.py`)\n",
         f"- machine: {res['machine']}; load average {' '.join(res['loadavg_start'])} at the start, "
         f"{' '.join(res['loadavg_end'])} at the end",
-        f"- commit: {commit}; binary: {res['binary']}; topology: {TOPOLOGY} (PostgreSQL on CPU "
+        f"- commit at the start: {commit}; binary: {res['binary']}; topology: {TOPOLOGY} (PostgreSQL on CPU "
         f"{','.join(map(str, DB_CPUS))}, the importer and psql on CPU {','.join(map(str, APP_CPUS))}; the SQLite "
         f"import unpinned); batch size {res['batch_size']}; PostgreSQL as bench/pg.sh (Method)",
         f"- export: `scripts/legacy_export.py --orders {ORDERS} --seed {SEED} --no-faults --encoding utf-8`: "
@@ -527,6 +536,8 @@ def report(res, started):
     if "orders_phase_rate_first_fifth" in pg:
         lines.append(f"- PostgreSQL import, orders phase: {pg['orders_phase_rate_first_fifth']:,.0f} orders/s over "
                      f"its first fifth, {pg['orders_phase_rate_last_fifth']:,.0f} over its last")
+    lines.append(f"- statements over 1 s (sqlx's warnings): PostgreSQL import {slow(pg)}; rerun {slow(rr)}; "
+                 f"SQLite {slow(sq)}")
     if res["checks"]:
         lines.append(f"- **checks failed**: {'; '.join(res['checks'])}")
     lines += ["", "| run | phase | wall s | Orderly CPU s | PostgreSQL CPU s | Orderly peak RSS MB |",
