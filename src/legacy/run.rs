@@ -3,7 +3,7 @@
 //! which run wrote it and how: a rerun of a killed import resumes that run and reports the whole of it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -137,7 +137,10 @@ impl Engine<'_> {
         for lo in batch {
             let built = lo.to_order(&self.names_of(), self.vat);
             match built {
-                Ok(order) => expected.push((lo, order)),
+                Ok(order) => {
+                    let checksum = lo.checksum();
+                    expected.push((lo, order, checksum));
+                }
                 Err(fault) => self.reject(ORDERS.name, lo.order_id.to_string(), fault, true)?,
             }
         }
@@ -145,10 +148,10 @@ impl Engine<'_> {
         let reconcile = self.opts.mode == Mode::Reconcile;
         let to_load: Vec<Uuid> = expected
             .iter()
-            .filter_map(|(lo, o)| {
+            .filter_map(|(lo, o, checksum)| {
                 let r = records.get(&lo.order_id)?;
                 let recorded = Some(r.run_id) == self.run;
-                (reconcile || (!recorded && (r.owned_by_orderly() || r.checksum != lo.checksum()))).then_some(o.id)
+                (reconcile || (!recorded && (r.owned_by_orderly() || &r.checksum != checksum))).then_some(o.id)
             })
             .collect();
         let stored: HashMap<Uuid, Order> = if to_load.is_empty() {
@@ -164,8 +167,7 @@ impl Engine<'_> {
 
         let mut created = Vec::new();
         let mut synced = Vec::new();
-        for (lo, order) in expected {
-            let checksum = lo.checksum();
+        for (lo, order, checksum) in expected {
             self.files
                 .checksums
                 .write_record([lo.order_id.to_string(), order.id.to_string(), checksum.clone()])?;
@@ -372,9 +374,4 @@ pub async fn run(store: Arc<dyn MigrationStore>, vat: &VatTable, opts: &Options)
     let Engine { report, files, .. } = engine;
     files.finish(&opts.report, &report)?;
     Ok(report)
-}
-
-/// Where `path` is, for messages.
-pub fn shown(path: &Path) -> String {
-    path.display().to_string()
 }

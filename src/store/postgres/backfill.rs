@@ -2,104 +2,23 @@
 //! batch in one transaction, which is what makes a million-order import run near COPY's own speed. Synced orders
 //! are few and go through plain statements, each guarded by the version the import read.
 
-use std::fmt::Write as _;
-
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::pg_rows::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_with_lines};
+use super::copy::{CopyRows, copy_in};
+use super::pg_rows::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_of};
 use super::{PostgresStore, upsert_product};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::status::StatusMachine;
 use crate::store::backfill::{Backfill, BackfillAction, BackfillBatch, BackfillOrder, LegacyRecord, StockCount};
-use crate::store::{OrderCursor, StoreError, db_error, rows};
-
-/// Rows in PostgreSQL's COPY text format: tab-separated, `\N` for null, backslash escapes.
-#[derive(Default)]
-struct CopyRows {
-    buf: String,
-    first: bool,
-}
-
-impl CopyRows {
-    fn text(&mut self, value: &str) -> &mut Self {
-        self.sep();
-        for c in value.chars() {
-            match c {
-                '\\' => self.buf.push_str("\\\\"),
-                '\t' => self.buf.push_str("\\t"),
-                '\n' => self.buf.push_str("\\n"),
-                '\r' => self.buf.push_str("\\r"),
-                c => self.buf.push(c),
-            }
-        }
-        self
-    }
-
-    fn opt(&mut self, value: Option<&str>) -> &mut Self {
-        match value {
-            Some(v) => self.text(v),
-            None => {
-                self.sep();
-                self.buf.push_str("\\N");
-                self
-            }
-        }
-    }
-
-    fn int(&mut self, value: i64) -> &mut Self {
-        self.sep();
-        let _ = write!(self.buf, "{value}");
-        self
-    }
-
-    fn uuid(&mut self, value: Uuid) -> &mut Self {
-        self.sep();
-        let _ = write!(self.buf, "{value}");
-        self
-    }
-
-    fn time(&mut self, value: OffsetDateTime) -> Result<&mut Self, StoreError> {
-        let formatted = value.format(&Rfc3339).map_err(StoreError::internal)?;
-        Ok(self.text(&formatted))
-    }
-
-    fn sep(&mut self) {
-        if self.first {
-            self.first = false;
-        } else {
-            self.buf.push('\t');
-        }
-    }
-
-    fn start(&mut self) -> &mut Self {
-        if !self.buf.is_empty() {
-            self.buf.push('\n');
-        }
-        self.first = true;
-        self
-    }
-}
+use crate::store::{OrderCursor, StoreError, db_error};
 
 fn json(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(StoreError::internal)
-}
-
-async fn copy_in(conn: &mut PgConnection, statement: &str, rows: CopyRows) -> Result<(), StoreError> {
-    if rows.buf.is_empty() {
-        return Ok(());
-    }
-    let mut copy = conn.copy_in_raw(statement).await.map_err(db_error)?;
-    let mut data = rows.buf.into_bytes();
-    data.push(b'\n');
-    copy.send(data).await.map_err(db_error)?;
-    copy.finish().await.map_err(db_error)?;
-    Ok(())
 }
 
 fn order_row(rows: &mut CopyRows, o: &Order) -> Result<(), StoreError> {
@@ -378,10 +297,7 @@ impl Backfill for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        orders_with_lines(&found)?
-            .into_iter()
-            .map(|(row, lines)| rows::order_from_row(row, lines))
-            .collect()
+        orders_of(&found)
     }
 
     async fn orders_changed_since(
@@ -405,9 +321,6 @@ impl Backfill for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        orders_with_lines(&found)?
-            .into_iter()
-            .map(|(row, lines)| rows::order_from_row(row, lines))
-            .collect()
+        orders_of(&found)
     }
 }

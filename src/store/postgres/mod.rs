@@ -3,6 +3,7 @@
 //! until the first request commits, bounded by `lock_timeout`.
 
 mod backfill;
+mod copy;
 mod create;
 mod pg_rows;
 #[cfg(test)]

@@ -56,6 +56,14 @@ pub(super) fn lines_joined(order_by: &str) -> String {
     )
 }
 
+/// The orders of an [`ORDERS_WITH_LINES`] statement's rows.
+pub(super) fn orders_of(found: &[PgRow]) -> Result<Vec<crate::domain::order::Order>, StoreError> {
+    orders_with_lines(found)?
+        .into_iter()
+        .map(|(row, lines)| rows::order_from_row(row, lines))
+        .collect()
+}
+
 /// Reads the rows of an [`ORDERS_WITH_LINES`] statement into orders and their lines.
 pub(super) fn orders_with_lines(found: &[PgRow]) -> Result<Vec<(OrderRow, Vec<LineRow>)>, StoreError> {
     found.iter().map(order_with_lines).collect()
