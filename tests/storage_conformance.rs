@@ -71,6 +71,15 @@ fn render(o: &Order) -> StoredResponse {
     }
 }
 
+/// A refusal as the key's response: its message, so a replay can be told from the original.
+fn refuse(e: StoreError) -> StoredResponse {
+    StoredResponse {
+        status: 409,
+        headers: Vec::new(),
+        body: e.to_string().into_bytes(),
+    }
+}
+
 async fn place(store: &dyn Store, k: &IdempotencyKey, req: NewOrder) -> Result<Executed, StoreError> {
     store
         .place_order(PlaceOrder {
@@ -80,6 +89,7 @@ async fn place(store: &dyn Store, k: &IdempotencyKey, req: NewOrder) -> Result<E
             policy: &PricingPolicy::default(),
             actor: "tester",
             render: &render,
+            refuse: &refuse,
         })
         .await
 }
@@ -107,6 +117,7 @@ async fn cancel(
             owner,
             apply: &apply,
             render: &render,
+            refuse: &refuse,
         })
         .await
 }
@@ -199,12 +210,42 @@ async fn reservation_is_all_lines_or_none(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(page.orders.is_empty());
-    // The failed attempt stored nothing under its key: a retry runs again.
+    // The refusal is the key's outcome: a retry gets it back even once the stock is there, and changes nothing;
+    // a new key places the order.
     store.set_stock(&sku("B"), 2).await.unwrap();
+    match place(&*store, &key("k", "k"), request("c1", &[("A", 2), ("B", 2)])).await {
+        Ok(Executed::Replayed(response)) => assert_eq!(response, refuse(err)),
+        other => panic!("expected the stored refusal, got {other:?}"),
+    }
+    assert_eq!(level(&*store, "B").await.reserved, 0);
     assert!(matches!(
-        place(&*store, &key("k", "k"), request("c1", &[("A", 2), ("B", 2)])).await,
+        place(&*store, &key("k2", "k2"), request("c1", &[("A", 2), ("B", 2)])).await,
         Ok(Executed::Fresh(..))
     ));
+}
+
+async fn refused_commands_replay_their_refusal_under_the_key(store: Arc<dyn Store>) {
+    stocked(&*store, "A", 5).await;
+    let order = place_ok(&*store, "o", request("alice", &[("A", 1)])).await;
+    // A version conflict is a race, not an outcome: the retry with the same key and the version re-read runs.
+    let stale = cancel(&*store, "c1", &order, 7, None).await;
+    assert!(matches!(stale, Err(StoreError::VersionConflict { .. })));
+    let Ok(Executed::Fresh(cancelled, ..)) = cancel(&*store, "c1", &order, 1, None).await else {
+        panic!("the retry after a version conflict runs")
+    };
+    // Cancelling again is refused by the status machine, and that refusal is the key's outcome.
+    let refused = cancel(&*store, "c2", &cancelled, 2, None).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Order(OrderError::InvalidTransition(_))));
+    match cancel(&*store, "c2", &cancelled, 2, None).await {
+        Ok(Executed::Replayed(response)) => assert_eq!(response, refuse(refused)),
+        other => panic!("expected the stored refusal, got {other:?}"),
+    }
+    // The same key with another request is still a reuse.
+    assert!(matches!(
+        place(&*store, &key("c2", "other"), request("alice", &[("A", 1)])).await,
+        Err(StoreError::IdempotencyKeyReused)
+    ));
+    assert_eq!(store.get_order(order.id).await.unwrap().unwrap().version, 2);
 }
 
 async fn unknown_skus_fail_pricing_before_any_stock_moves(store: Arc<dyn Store>) {
@@ -403,6 +444,7 @@ conformance!(
     stock_is_set_only_for_known_products_and_never_below_reserved,
     a_placed_order_reads_back_exactly,
     reservation_is_all_lines_or_none,
+    refused_commands_replay_their_refusal_under_the_key,
     unknown_skus_fail_pricing_before_any_stock_moves,
     a_product_without_stock_has_nothing_available,
     a_key_replays_its_stored_response_and_refuses_another_request,

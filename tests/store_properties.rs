@@ -169,6 +169,11 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                 policy: &PricingPolicy::default(),
                 actor: "prop",
                 render: &render,
+                refuse: &|e| StoredResponse {
+                    status: 409,
+                    headers: Vec::new(),
+                    body: e.to_string().into_bytes(),
+                },
             })
             .await
             .unwrap();
@@ -203,6 +208,11 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                 owner: None,
                 apply: &apply,
                 render: &render,
+                refuse: &|e| StoredResponse {
+                    status: 409,
+                    headers: Vec::new(),
+                    body: e.to_string().into_bytes(),
+                },
             })
             .await;
         if result.is_ok() {

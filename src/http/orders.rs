@@ -17,7 +17,7 @@ use super::wire::{CreateOrderRequest, OrderPageView, OrderView};
 use crate::domain::order::Order;
 use crate::domain::status::{OrderStatus, StatusMachine};
 use crate::domain::values::CustomerId;
-use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder, StoredResponse};
+use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder, StoreError, StoredResponse};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -49,6 +49,16 @@ pub(super) fn order_response(status: StatusCode, order: &Order) -> StoredRespons
             ("etag".into(), format!("\"{}\"", order.version)),
         ],
         body,
+    }
+}
+
+/// The problem a refused command answers, stored under its key so that a retry replays it.
+pub(super) fn refusal_response(refusal: StoreError) -> StoredResponse {
+    let problem = ApiError::from(refusal);
+    StoredResponse {
+        status: problem.code().status().as_u16(),
+        headers: vec![("content-type".into(), "application/problem+json".into())],
+        body: serde_json::to_vec(&problem.problem()).unwrap_or_default(),
     }
 }
 
@@ -131,6 +141,7 @@ pub async fn create_order(
             policy: &state.policy,
             actor: &auth.0.sub,
             render: &render,
+            refuse: &refusal_response,
         })
         .await
         .inspect_err(|e| {

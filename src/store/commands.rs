@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Executed, IdempotencyKey, PlaceOrder, StoreError, StoredResponse, UpdateOrder};
+use super::{Executed, IdempotencyKey, PlaceOrder, RenderRefusal, StoreError, StoredResponse, UpdateOrder};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
@@ -76,6 +76,8 @@ pub(crate) trait UnitOfWork: Send {
     /// Locks the stock rows of `skus` (sorted) for the rest of the transaction. Missing rows are left out.
     async fn lock_stock(&mut self, skus: &[Sku]) -> Result<Vec<(Sku, StockLevel)>, StoreError>;
     async fn save_updated(&mut self, updated: &Updated<'_>) -> Result<(), StoreError>;
+    /// Stores a refusal as the key's response; nothing else of the transaction was written.
+    async fn save_refusal(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -92,18 +94,37 @@ async fn claim(
     }
 }
 
+/// Once the key is claimed the command has started: a refusal from here on is committed as the key's outcome
+/// (nothing else was written: every refusal comes before the first write), then returned.
+async fn refused(
+    mut uow: Box<dyn UnitOfWork>,
+    key: &IdempotencyKey,
+    refuse: RenderRefusal<'_>,
+    error: StoreError,
+) -> Result<Executed, StoreError> {
+    if let Some(refusal) = error.refusal() {
+        uow.save_refusal(key, &refuse(refusal)).await?;
+        uow.commit().await?;
+    }
+    Err(error)
+}
+
 pub(crate) async fn place_order(
     mut uow: Box<dyn UnitOfWork>,
     cmd: PlaceOrder<'_>,
     now: OffsetDateTime,
 ) -> Result<Executed, StoreError> {
-    if let Some(replay) = claim(uow.as_mut(), cmd.idempotency, now).await? {
+    let (key, refuse) = (cmd.idempotency, cmd.refuse);
+    if let Some(replay) = claim(uow.as_mut(), key, now).await? {
         return Ok(Executed::Replayed(replay));
     }
     let mut skus: Vec<Sku> = cmd.request.lines.iter().map(|(s, _)| s.clone()).collect();
     skus.sort();
     let inputs = uow.load_for_placing(&skus, cmd.store).await?;
-    let placeable = placing::check(cmd.policy, &cmd.request, &inputs.products, &inputs.stock)?;
+    let placeable = match placing::check(cmd.policy, &cmd.request, &inputs.products, &inputs.stock) {
+        Ok(p) => p,
+        Err(e) => return refused(uow, key, refuse, e.into()).await,
+    };
     let (order, event) = Order::place(
         cmd.request,
         cmd.store.order_number(inputs.number),
@@ -117,7 +138,7 @@ pub(crate) async fn place_order(
         reserved: &placeable.reserved,
         order: &order,
         event: &event,
-        key: cmd.idempotency,
+        key,
         response: &response,
     })
     .await?;
@@ -125,14 +146,14 @@ pub(crate) async fn place_order(
     Ok(Executed::Fresh(Box::new(order), response, Vec::new()))
 }
 
-pub(crate) async fn update_order(
-    mut uow: Box<dyn UnitOfWork>,
-    cmd: UpdateOrder<'_>,
-    now: OffsetDateTime,
-) -> Result<Executed, StoreError> {
-    if let Some(replay) = claim(uow.as_mut(), cmd.idempotency, now).await? {
-        return Ok(Executed::Replayed(replay));
-    }
+/// What an update decided, before anything is written.
+struct Decided {
+    order: Order,
+    change: crate::domain::order::OrderChange,
+    levels: Vec<(Sku, StockLevel)>,
+}
+
+async fn decide_update(uow: &mut dyn UnitOfWork, cmd: &UpdateOrder<'_>) -> Result<Decided, StoreError> {
     let mut order = uow
         .lock_order(cmd.order_id)
         .await?
@@ -147,6 +168,21 @@ pub(crate) async fn update_order(
     let change = (cmd.apply)(&mut order)?;
     let locked = uow.lock_stock(&stock::skus_moved(&change.stock)).await?;
     let levels = stock::apply_moves(&locked, &change.stock)?;
+    Ok(Decided { order, change, levels })
+}
+
+pub(crate) async fn update_order(
+    mut uow: Box<dyn UnitOfWork>,
+    cmd: UpdateOrder<'_>,
+    now: OffsetDateTime,
+) -> Result<Executed, StoreError> {
+    if let Some(replay) = claim(uow.as_mut(), cmd.idempotency, now).await? {
+        return Ok(Executed::Replayed(replay));
+    }
+    let Decided { order, change, levels } = match decide_update(uow.as_mut(), &cmd).await {
+        Ok(d) => d,
+        Err(e) => return refused(uow, cmd.idempotency, cmd.refuse, e).await,
+    };
     let response = (cmd.render)(&order);
     uow.save_updated(&Updated {
         order: &order,

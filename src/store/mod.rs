@@ -55,6 +55,10 @@ pub enum Executed {
 /// Renders the response to store with the key, in the same transaction as the effect.
 pub type Render<'a> = &'a (dyn Fn(&Order) -> StoredResponse + Send + Sync);
 
+/// Renders the response to store with the key when the command, once started, is refused (see
+/// `StoreError::refusal`): a retry with the key gets the same refusal back, even if the state has changed since.
+pub type RenderRefusal<'a> = &'a (dyn Fn(StoreError) -> StoredResponse + Send + Sync);
+
 /// Applies one change to a loaded order (a domain method) and says what it did.
 pub type Apply<'a> = &'a (dyn Fn(&mut Order) -> Result<OrderChange, OrderError> + Send + Sync);
 
@@ -65,6 +69,7 @@ pub struct PlaceOrder<'a> {
     pub policy: &'a PricingPolicy,
     pub actor: &'a str,
     pub render: Render<'a>,
+    pub refuse: RenderRefusal<'a>,
 }
 
 pub struct UpdateOrder<'a> {
@@ -76,6 +81,7 @@ pub struct UpdateOrder<'a> {
     pub owner: Option<&'a CustomerId>,
     pub apply: Apply<'a>,
     pub render: Render<'a>,
+    pub refuse: RenderRefusal<'a>,
 }
 
 /// Keyset position in the (created_at, id) order of a listing.
@@ -137,6 +143,28 @@ pub enum StoreError {
 impl StoreError {
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         StoreError::Internal(e.into())
+    }
+
+    /// A copy of this error when it is a refusal of the command itself (the order is missing, or the catalog, stock
+    /// or status machine says no), which is stored under the Idempotency-Key and replayed, as Stripe does. Outages,
+    /// contention and failures on our side are not refusals: they are worth a retry, so nothing is stored and the
+    /// retry runs the command afresh. Nor is a version conflict: like a concurrent request with the same key, it is
+    /// a race with another writer, and the client re-reads the order and retries with the same key.
+    pub fn refusal(&self) -> Option<StoreError> {
+        Some(match self {
+            StoreError::NotFound(m) => StoreError::NotFound(*m),
+            StoreError::Pricing(p) => StoreError::Pricing(p.clone()),
+            StoreError::Stock { sku, source } => match source {
+                StockError::Insufficient { .. } | StockError::BelowReserved { .. } => StoreError::Stock {
+                    sku: sku.clone(),
+                    source: source.clone(),
+                },
+                _ => return None,
+            },
+            StoreError::Order(OrderError::Corrupt(_)) => return None,
+            StoreError::Order(e) => StoreError::Order(e.clone()),
+            _ => return None,
+        })
     }
 }
 

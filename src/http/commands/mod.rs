@@ -244,6 +244,7 @@ async fn handle<C: OrderCommand>(
             owner: owner.as_ref(),
             apply: &apply,
             render: &render,
+            refuse: &super::orders::refusal_response,
         })
         .await?;
     if let Executed::Fresh(_, _, moves) = &executed {

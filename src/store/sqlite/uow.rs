@@ -311,6 +311,10 @@ impl UnitOfWork for SqliteUnitOfWork {
         self.save_response(u.key, u.response).await
     }
 
+    async fn save_refusal(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
+        self.save_response(key, response).await
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(db_error)
     }
