@@ -10,7 +10,7 @@ test:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
-	hadolint Dockerfile
+	PATH="$(CURDIR)/.venv/bin:$$PATH" hadolint Dockerfile
 	docker-compose config -q
 
 fmt:

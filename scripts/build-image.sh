@@ -24,6 +24,16 @@ mkdir -p "$ctx/rootfs/etc/ssl/certs" "$ctx/data"
 strip -o "$ctx/rootfs/orderly" "$bin"
 install -m 0644 /etc/ssl/certs/ca-certificates.crt "$ctx/rootfs/etc/ssl/certs/ca-certificates.crt"
 
+# The SBOM (CycloneDX JSON, by cargo-cyclonedx from Cargo.lock): beside the image as target/docker/orderly.cdx.json
+# and inside it at /sbom/orderly.cdx.json. It must name every crate the binary links (cargo tree, normal edges).
+PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo-cyclonedx >/dev/null || { echo "cargo-cyclonedx is missing: run scripts/deps.sh" >&2; exit 1; }
+cargo cyclonedx --quiet --format json --spec-version 1.5 --no-build-deps --target "$target" \
+  --override-filename orderly-sbom
+mv orderly-sbom.json "$ctx/orderly.cdx.json"
+cargo tree --locked --edges normal --target "$target" --prefix none --format '{p}' | python3 scripts/check-sbom.py "$ctx/orderly.cdx.json"
+install -D -m 0644 "$ctx/orderly.cdx.json" "$ctx/rootfs/sbom/orderly.cdx.json"
+
 docker build --target host-binary \
   --build-arg VERSION="$version" --build-arg REVISION="$revision" --build-arg SOURCE="$source" \
   -t orderly:dev -t "orderly:$tag" .

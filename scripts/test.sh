@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What the tests need besides Rust, installed when missing (scripts/deps.sh); its Python tools come first on PATH.
+venv_bin=$(scripts/deps.sh | tail -n1)
+PATH="$venv_bin:$HOME/.cargo/bin:$PATH"
+export PATH
+
 if [ -z "${ORDERLY_TEST_DATABASE_URL:-}" ]; then
   ORDERLY_TEST_DATABASE_URL=$(scripts/pg-test.sh start)
   export ORDERLY_TEST_DATABASE_URL
@@ -18,6 +23,10 @@ else
   echo "No Docker engine: the container tests will report SKIPPED (CI requires them)."
 fi
 cargo test --all-targets --locked "$@"
+
+# Licences, banned crates and sources of every dependency (deny.toml); advisories need a database that cannot be
+# fetched here (docs/operations.md, "Supply chain").
+cargo deny --locked check licenses bans sources
 
 # Schemathesis against the release binary and its own OpenAPI document, on SQLite and PostgreSQL, with a staff
 # and a customer token (scripts/schemathesis.sh). build-image.sh built that binary above when Docker is here.
