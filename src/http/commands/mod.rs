@@ -104,6 +104,7 @@ impl Spec {
             Code::IfMatchInvalid,
             Code::VersionConflict,
             Code::MalformedJson,
+            Code::DuplicateKey,
             Code::UnreadableBody,
             Code::PayloadTooLarge,
             Code::UnsupportedMediaType,
