@@ -72,8 +72,12 @@ pub struct CustomerId(String);
 
 impl CustomerId {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        if raw.is_empty() || raw.chars().count() > 128 || raw.chars().any(char::is_control) {
-            return Err(invalid("a customer id is 1 to 128 printable characters"));
+        // The free-text refusals hold for ids too (a bidi override in an id shown to staff lies as well as one in a
+        // name), but an id is compared byte for byte, so it is not normalised.
+        if raw.is_empty() || raw.chars().count() > 128 || raw.chars().any(|c| super::text::refusal(c).is_some()) {
+            return Err(invalid(
+                "a customer id is 1 to 128 printable characters, without bidi or invisible format characters",
+            ));
         }
         Ok(CustomerId(raw.to_owned()))
     }
@@ -158,6 +162,15 @@ mod tests {
         assert!(CountryCode::parse("KW").is_ok());
         assert!(CountryCode::parse("kw").is_err());
         assert!(CountryCode::parse("KWT").is_err());
+    }
+
+    #[test]
+    fn customer_ids_refuse_controls_and_invisible_characters() {
+        assert!(CustomerId::parse("cust-1").is_ok());
+        assert!(CustomerId::parse("عميل-٧").is_ok());
+        for bad in ["cu\0st", "cust\u{202E}1", "cust\u{200B}", "a\u{2028}b"] {
+            assert!(CustomerId::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

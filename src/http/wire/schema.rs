@@ -26,8 +26,8 @@ pub const TEXT_PATTERN: &str = concat!(
 );
 /// A SKU (`values::Sku`).
 pub const SKU_PATTERN: &str = r"^[A-Za-z0-9._-]{1,64}$";
-/// A customer id (`values::CustomerId`): 1 to 128 characters, no control characters.
-pub const CUSTOMER_ID_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$";
+/// A customer id (`values::CustomerId`): 1 to 128 characters, none of the ones free text refuses.
+pub const CUSTOMER_ID_PATTERN: &str = concat!(r"^[^", refused_class!(), r"]{1,128}$");
 /// A country (`values::CountryCode`): ISO 3166-1 alpha-2.
 pub const COUNTRY_PATTERN: &str = r"^[A-Z]{2}$";
 /// A phone number (`order::phone`): an optional `+`, then 6 to 20 digits; spaces and dashes are ignored.
