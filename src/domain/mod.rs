@@ -13,6 +13,7 @@ pub mod pricing;
 pub mod status;
 pub mod stock;
 pub mod tax;
+pub mod text;
 pub mod values;
 
 pub use currency::Currency;

@@ -27,6 +27,9 @@ pub enum StockError {
     Negative,
     #[error("cannot release {requested}: only {reserved} reserved")]
     ReleaseExceedsReserved { reserved: i64, requested: i64 },
+    /// A count would leave the range of a 64-bit integer (an `on_hand` set near i64::MAX, then a restock).
+    #[error("{on_hand} on hand and {added} more exceed the largest count that can be stored")]
+    Overflow { on_hand: i64, added: i64 },
 }
 
 impl StockLevel {
@@ -37,8 +40,9 @@ impl StockLevel {
         }
     }
 
+    /// Never negative and never overflowing while the invariant holds; saturating if a corrupt row breaks it.
     pub fn available(self) -> i64 {
-        self.on_hand - self.reserved
+        self.on_hand.saturating_sub(self.reserved)
     }
 
     pub fn reserve(self, quantity: i64) -> Result<Self, StockError> {
@@ -48,10 +52,13 @@ impl StockLevel {
                 requested: quantity,
             });
         }
-        Ok(StockLevel {
-            reserved: self.reserved + quantity,
-            ..self
-        })
+        // `quantity <= on_hand - reserved` makes the sum at most `on_hand`; checked all the same, so a corrupt row
+        // is a refusal and not a wrapped count.
+        let reserved = self.reserved.checked_add(quantity).ok_or(StockError::Overflow {
+            on_hand: self.on_hand,
+            added: quantity,
+        })?;
+        Ok(StockLevel { reserved, ..self })
     }
 
     pub fn release(self, quantity: i64) -> Result<Self, StockError> {
@@ -62,7 +69,7 @@ impl StockLevel {
             });
         }
         Ok(StockLevel {
-            reserved: self.reserved - quantity,
+            reserved: self.reserved.saturating_sub(quantity),
             ..self
         })
     }
@@ -71,17 +78,18 @@ impl StockLevel {
     pub fn ship(self, quantity: i64) -> Result<Self, StockError> {
         let released = self.release(quantity)?;
         Ok(StockLevel {
-            on_hand: released.on_hand - quantity,
+            on_hand: released.on_hand.saturating_sub(quantity),
             ..released
         })
     }
 
-    /// Returned units go back on the shelf.
-    pub fn restock(self, quantity: i64) -> Self {
-        StockLevel {
-            on_hand: self.on_hand + quantity,
-            ..self
-        }
+    /// Returned units go back on the shelf; refused if the count would overflow.
+    pub fn restock(self, quantity: i64) -> Result<Self, StockError> {
+        let on_hand = self.on_hand.checked_add(quantity).ok_or(StockError::Overflow {
+            on_hand: self.on_hand,
+            added: quantity,
+        })?;
+        Ok(StockLevel { on_hand, ..self })
     }
 
     /// A stock count from the warehouse. It may not drop below what open orders already hold.
@@ -158,7 +166,7 @@ impl StockMove {
         match self {
             StockMove::Release(_, q) => level.release(q.as_i64()),
             StockMove::Ship(_, q) => level.ship(q.as_i64()),
-            StockMove::Restock(_, q) => Ok(level.restock(q.as_i64())),
+            StockMove::Restock(_, q) => level.restock(q.as_i64()),
         }
     }
 }
@@ -291,6 +299,30 @@ mod tests {
         assert!(matches!(s.with_on_hand(2), Err(StockError::BelowReserved { .. })));
         assert_eq!(s.with_on_hand(3).unwrap().available(), 0);
         assert_eq!(s.with_on_hand(-1), Err(StockError::Negative));
+    }
+
+    #[test]
+    fn a_restock_that_would_overflow_is_refused_and_nothing_moves() {
+        let locked = vec![(sku("A"), level(i64::MAX - 1, 0))];
+        let moves = [StockMove::Restock(sku("A"), qty(2))];
+        let err = apply_moves(&locked, &moves).unwrap_err();
+        assert_eq!(
+            err.source,
+            StockError::Overflow {
+                on_hand: i64::MAX - 1,
+                added: 2
+            }
+        );
+        let fits = apply_moves(&locked, &[StockMove::Restock(sku("A"), qty(1))]).unwrap();
+        assert_eq!(fits, vec![(sku("A"), level(i64::MAX, 0))]);
+    }
+
+    #[test]
+    fn reserving_near_the_top_of_the_range_is_checked() {
+        assert!(level(i64::MAX, i64::MAX - 1).reserve(1).is_ok());
+        assert!(level(i64::MAX, i64::MAX).reserve(1).is_err());
+        // A row that breaks the invariant (reserved above on hand) is refused, not wrapped.
+        assert!(level(0, i64::MAX).reserve(1).is_err());
     }
 
     proptest! {

@@ -17,7 +17,8 @@ use crate::domain::catalog::Product;
 use crate::domain::currency::Currency;
 use crate::domain::stock::StockLevel;
 use crate::domain::tax::TaxClass;
-use crate::domain::values::{Sku, text};
+use crate::domain::text::text;
+use crate::domain::values::Sku;
 
 pub fn router() -> Router<AppState> {
     Router::new()

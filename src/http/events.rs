@@ -23,7 +23,11 @@ pub struct EventView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: OffsetDateTime,
+    /// Who caused the event. Staff see the token subject (a staff or service id); a customer reading their own
+    /// order sees `customer` for what they did and `staff` for everything else, never a staff member's id.
     pub actor: String,
+    /// The event's data. A customer does not see the payment provider's or the courier's references
+    /// (`provider_ref`, `courier_ref`).
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
@@ -52,14 +56,66 @@ pub async fn events(State(state): State<AppState>, auth: Auth, Path(id): Path<St
         .order_events(id)
         .await?
         .into_iter()
-        .map(|e| EventView {
-            id: e.id,
-            sequence: e.sequence,
-            kind: e.kind().to_owned(),
-            occurred_at: e.occurred_at,
-            actor: e.actor,
-            data: e.change.data(),
+        .map(|e| {
+            let mut data = e.change.data();
+            let kind = e.kind().to_owned();
+            let actor = match &owner {
+                None => e.actor,
+                Some(customer) => {
+                    hide_references(&mut data);
+                    if e.actor == customer.as_str() {
+                        "customer"
+                    } else {
+                        "staff"
+                    }
+                    .to_owned()
+                }
+            };
+            EventView {
+                id: e.id,
+                sequence: e.sequence,
+                kind,
+                occurred_at: e.occurred_at,
+                actor,
+                data,
+            }
         })
         .collect();
     Ok(axum::Json(EventPageView { items }).into_response())
+}
+
+/// What only staff see of an event's data: the payment provider's and the courier's references, wherever they
+/// appear (the payment events name them; an `order.placed` or `order.imported` snapshot may hold them too).
+pub(crate) const STAFF_ONLY: [&str; 2] = ["provider_ref", "courier_ref"];
+
+/// Takes the staff-only keys out of `value`, at any depth.
+fn hide_references(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for key in STAFF_ONLY {
+                map.remove(key);
+            }
+            map.values_mut().for_each(hide_references);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(hide_references),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_taken_out_at_any_depth() {
+        let mut data = serde_json::json!({
+            "amount_minor": 5, "provider_ref": "psp-1",
+            "order": {"progress": {"courier_ref": "c-1", "provider_ref": null, "kept": [{"provider_ref": 1}]}}
+        });
+        hide_references(&mut data);
+        assert_eq!(
+            data,
+            serde_json::json!({"amount_minor": 5, "order": {"progress": {"kept": [{}]}}})
+        );
+    }
 }

@@ -12,6 +12,8 @@ use super::AppState;
 use super::error::{ApiError, FieldError, TokenFault};
 use crate::auth::Principal;
 
+mod unique;
+
 /// A JSON body parsed into `T`, plus its canonical form (keys sorted) for idempotency fingerprints.
 pub struct JsonBody<T> {
     pub value: T,
@@ -68,7 +70,10 @@ fn parse_json<T: DeserializeOwned>(json: bool, bytes: &[u8]) -> Result<JsonBody<
     if !json {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let raw = unique::parse(bytes).map_err(|e| match e {
+        unique::Refused::Syntax(why) => ApiError::MalformedJson(why),
+        unique::Refused::DuplicateKey(pointer) => ApiError::DuplicateKey(pointer),
+    })?;
     let canonical = serde_json::to_vec(&raw).map_err(ApiError::internal)?;
     let value = serde_path_to_error::deserialize(raw).map_err(|e| {
         let at = pointer(e.path());

@@ -40,8 +40,9 @@ pub(super) fn own_scope(auth: &Auth, held: &str, own: &str) -> Result<Option<Cus
         .map_err(|_| ApiError::InvalidToken(TokenFault::SubjectNotACustomer))
 }
 
-pub(super) fn order_response(status: StatusCode, order: &Order) -> StoredResponse {
-    let body = serde_json::to_vec(&OrderView::from(order)).unwrap_or_default();
+/// The response to a command or a placed order; `customer` renders the customer's view of the order.
+pub(super) fn order_response(status: StatusCode, order: &Order, customer: bool) -> StoredResponse {
+    let body = serde_json::to_vec(&OrderView::of(order, customer)).unwrap_or_default();
     StoredResponse {
         status: status.as_u16(),
         headers: vec![
@@ -115,7 +116,9 @@ pub async fn create_order(
     let held = auth.require(&[WRITE_ANY, WRITE_OWN])?;
     let body = body.json::<CreateOrderRequest>()?;
     let mut request = body.value.parse(state.limits.order).map_err(ApiError::Validation)?;
-    if let Some(customer) = own_scope(&auth, held, WRITE_OWN)? {
+    let own = own_scope(&auth, held, WRITE_OWN)?;
+    let customer_view = own.is_some();
+    if let Some(customer) = own {
         if request.customer_id.as_ref().is_some_and(|c| c != &customer) {
             return Err(ApiError::field(
                 "/customer_id",
@@ -131,7 +134,7 @@ pub async fn create_order(
         fingerprint("POST", "/v1/orders", None, &body.canonical),
     );
     let (currency, method) = (request.currency, request.payment_method);
-    let render = |o: &Order| order_response(StatusCode::CREATED, o);
+    let render = |o: &Order| order_response(StatusCode::CREATED, o, customer_view);
     let executed = state
         .store
         .place_order(PlaceOrder {
@@ -176,7 +179,11 @@ pub async fn get_order(
         .filter(|o| owner.as_ref().is_none_or(|c| o.belongs_to(c)))
         .ok_or(ApiError::NotFound(Missing::Order))?;
     let etag = format!("\"{}\"", order.version);
-    Ok(([(header::ETAG, etag)], axum::Json(OrderView::from(&order))).into_response())
+    Ok((
+        [(header::ETAG, etag)],
+        axum::Json(OrderView::of(&order, owner.is_some())),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -238,6 +245,7 @@ pub async fn list_orders(
 ) -> Result<Response, ApiError> {
     let held = auth.require(&[READ_ANY, READ_OWN])?;
     let own = own_scope(&auth, held, READ_OWN)?;
+    let customer_view = own.is_some();
     let requested = p
         .customer_id
         .as_deref()
@@ -286,7 +294,7 @@ pub async fn list_orders(
     };
     let page = state.store.list_orders(&query).await?;
     Ok(axum::Json(OrderPageView {
-        items: page.orders.iter().map(OrderView::from).collect(),
+        items: page.orders.iter().map(|o| OrderView::of(o, customer_view)).collect(),
         next_cursor: page.next.map(encode_cursor),
     })
     .into_response())

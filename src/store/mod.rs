@@ -200,15 +200,27 @@ pub struct OutboxBacklog {
     pub oldest: Option<OffsetDateTime>,
 }
 
-/// Maps sqlx errors: a pool timeout or I/O failure means the database is unreachable.
+/// Maps sqlx errors: a pool timeout or I/O failure means the database is unreachable, and so does a SQLite file
+/// another process holds locked for longer than the busy timeout.
 pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(e)
         }
         sqlx::Error::Database(ref d) if d.code().as_deref().is_some_and(connection_lost) => StoreError::Unavailable(e),
+        sqlx::Error::Database(ref d) if sqlite_locked(d.as_ref()) => StoreError::Unavailable(e),
         other => StoreError::Internal(other.into()),
     }
+}
+
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), in any of their extended forms (the primary code is the low byte): the
+/// file is locked by another connection (a backup, `sqlite3` in a shell, a second process on the same file) and
+/// stayed so for the whole busy timeout. It is worth retrying, and it is not a bug.
+fn sqlite_locked(d: &dyn sqlx::error::DatabaseError) -> bool {
+    d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && d.code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 /// SQLSTATEs of a connection the server ended or refused: class 08, and shutdown or restart (57P01-57P03). The next

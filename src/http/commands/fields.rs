@@ -1,7 +1,8 @@
 //! Field checks shared by the command bodies, reporting JSON pointers.
 
 use crate::domain::events::SkuQuantity;
-use crate::domain::values::{Quantity, Sku, text};
+use crate::domain::text::text;
+use crate::domain::values::{Quantity, Sku};
 use crate::http::error::{ApiError, FieldError};
 use crate::http::wire::{LineRequest, OrderLimits};
 

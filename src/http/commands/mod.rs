@@ -104,6 +104,7 @@ impl Spec {
             Code::IfMatchInvalid,
             Code::VersionConflict,
             Code::MalformedJson,
+            Code::DuplicateKey,
             Code::UnreadableBody,
             Code::PayloadTooLarge,
             Code::UnsupportedMediaType,
@@ -234,7 +235,8 @@ async fn handle<C: OrderCommand>(
     );
     let actor = auth.0.sub.clone();
     let apply = move |o: &mut Order| o.execute(command.clone(), &actor, OffsetDateTime::now_utc());
-    let render = |o: &Order| order_response(spec.success, o);
+    let customer_view = owner.is_some();
+    let render = |o: &Order| order_response(spec.success, o, customer_view);
     let executed = state
         .store
         .update_order(UpdateOrder {

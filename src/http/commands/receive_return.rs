@@ -27,7 +27,7 @@ impl OrderCommand for ReceiveRequest {
         customers_may: false,
         success: axum::http::StatusCode::OK,
         body_optional: false,
-        problems: &[Code::InvalidTransition],
+        problems: &[Code::InvalidTransition, Code::StockOverflow],
         summary: "Receive a return",
         description: "The returned units arrived; with `restock` they are available for sale again.",
     };

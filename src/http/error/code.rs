@@ -39,6 +39,7 @@ macro_rules! codes {
 
 codes! {
     MalformedJson = "malformed_json", BAD_REQUEST, "Malformed JSON";
+    DuplicateKey = "duplicate_key", BAD_REQUEST, "Duplicate JSON key";
     UnreadableBody = "unreadable_body", BAD_REQUEST, "Unreadable body";
     IdempotencyKeyMissing = "idempotency_key_missing", BAD_REQUEST, "Idempotency-Key missing";
     IdempotencyKeyInvalid = "idempotency_key_invalid", BAD_REQUEST, "Idempotency-Key invalid";
@@ -70,6 +71,7 @@ codes! {
     AmountOutOfRange = "amount_out_of_range", UNPROCESSABLE_ENTITY, "Amount out of range";
     AmountInvalid = "amount_invalid", UNPROCESSABLE_ENTITY, "Invalid amount";
     RefundExceedsCaptured = "refund_exceeds_captured", UNPROCESSABLE_ENTITY, "Refund exceeds what was paid";
+    StockOverflow = "stock_overflow", UNPROCESSABLE_ENTITY, "Stock count out of range";
     IfMatchRequired = "if_match_required", PRECONDITION_REQUIRED, "If-Match required";
     InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error";
     DatabaseUnavailable = "database_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";

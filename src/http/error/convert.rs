@@ -50,6 +50,10 @@ impl From<StoreError> for ApiError {
                     sku,
                     detail: source.to_string(),
                 },
+                StockError::Overflow { .. } => ApiError::StockOverflow {
+                    sku,
+                    detail: source.to_string(),
+                },
                 other => ApiError::Internal(format!("stock invariant violated for SKU {sku}: {other}")),
             },
             StoreError::Order(e) => e.into(),

@@ -39,9 +39,17 @@ pub struct Problem {
     pub detail: String,
     /// Stable, machine-readable reason.
     pub code: &'static str,
+    /// At most `MAX_LISTED_ERRORS`, in the order found.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// How many more invalid fields there are than `errors` lists; absent when it lists them all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_not_listed: Option<usize>,
 }
+
+/// The most field errors one problem lists. A body of a thousand bad lines is a thousand errors; listing them all
+/// made a 146 KB answer to a request a client should fix from the first few.
+pub const MAX_LISTED_ERRORS: usize = 50;
 
 /// Why authentication failed; the detail the client sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +88,8 @@ pub enum ApiError {
     /// Fields of the body, path or query are invalid.
     Validation(Vec<FieldError>),
     MalformedJson(String),
+    /// An object of the body names this key twice (the pointer of the second one).
+    DuplicateKey(String),
     UnreadableBody,
     PayloadTooLarge {
         limit: usize,
@@ -108,6 +118,11 @@ pub enum ApiError {
         available: i64,
     },
     StockBelowReserved {
+        sku: Sku,
+        detail: String,
+    },
+    /// A stock count would leave the 64-bit range.
+    StockOverflow {
         sku: Sku,
         detail: String,
     },
@@ -140,6 +155,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => Code::ValidationFailed,
             ApiError::MalformedJson(_) => Code::MalformedJson,
+            ApiError::DuplicateKey(_) => Code::DuplicateKey,
             ApiError::UnreadableBody => Code::UnreadableBody,
             ApiError::PayloadTooLarge { .. } => Code::PayloadTooLarge,
             ApiError::UnsupportedMediaType => Code::UnsupportedMediaType,
@@ -167,6 +183,7 @@ impl ApiError {
             ApiError::Pricing(PricingError::Money(_)) => Code::AmountOutOfRange,
             ApiError::InsufficientStock { .. } => Code::InsufficientStock,
             ApiError::StockBelowReserved { .. } => Code::StockBelowReserved,
+            ApiError::StockOverflow { .. } => Code::StockOverflow,
             ApiError::InvalidTransition(_) => Code::InvalidTransition,
             ApiError::PaymentRequired => Code::PaymentRequired,
             ApiError::AmountInvalid(_) => Code::AmountInvalid,
@@ -202,9 +219,16 @@ impl ApiError {
         match self {
             ApiError::Validation(errors) => match errors.as_slice() {
                 [one] => format!("{}: {}", one.pointer, one.detail),
+                _ if errors.len() > MAX_LISTED_ERRORS => {
+                    format!(
+                        "{} fields are invalid; the first {MAX_LISTED_ERRORS} are listed",
+                        errors.len()
+                    )
+                }
                 _ => format!("{} fields are invalid", errors.len()),
             },
             ApiError::MalformedJson(why) => format!("the body is not valid JSON: {why}"),
+            ApiError::DuplicateKey(at) => format!("{at}: the key appears more than once in its object"),
             ApiError::UnreadableBody => "the body could not be read".into(),
             ApiError::PayloadTooLarge { limit } => format!("the body may be at most {limit} bytes"),
             ApiError::UnsupportedMediaType => "send the body as application/json".into(),
@@ -256,7 +280,9 @@ impl ApiError {
                 requested,
                 available,
             } => format!("SKU {sku}: {requested} requested, {available} available"),
-            ApiError::StockBelowReserved { sku, detail } => format!("SKU {sku}: {detail}"),
+            ApiError::StockBelowReserved { sku, detail } | ApiError::StockOverflow { sku, detail } => {
+                format!("SKU {sku}: {detail}")
+            }
             ApiError::InvalidTransition(t) => {
                 format!("the {} status is `{}` and cannot move to `{}`", t.kind, t.from, t.to)
             }
@@ -283,7 +309,8 @@ impl ApiError {
             }]
         };
         match self {
-            ApiError::Validation(errors) => errors.clone(),
+            ApiError::Validation(errors) => errors.iter().take(MAX_LISTED_ERRORS).cloned().collect(),
+            ApiError::DuplicateKey(pointer) => at(pointer, "the key appears more than once in its object"),
             ApiError::Pricing(PricingError::NoVatRate(_)) => {
                 at("/ship_to/country", "no VAT rate is configured for this country")
             }
@@ -310,6 +337,12 @@ impl ApiError {
             detail: self.detail(),
             code: code.as_str(),
             errors: self.errors(),
+            errors_not_listed: match self {
+                ApiError::Validation(errors) if errors.len() > MAX_LISTED_ERRORS => {
+                    Some(errors.len() - MAX_LISTED_ERRORS)
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -363,5 +396,24 @@ mod tests {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let problem = ApiError::internal("disk on fire").problem();
         assert!(!problem.detail.contains("disk"));
+    }
+
+    #[test]
+    fn a_long_error_list_is_cut_at_fifty_with_the_rest_counted() {
+        let errors = |n: usize| {
+            (0..n)
+                .map(|i| FieldError {
+                    pointer: format!("/lines/{i}/sku"),
+                    detail: "bad".into(),
+                })
+                .collect::<Vec<_>>()
+        };
+        let problem = ApiError::Validation(errors(1_800)).problem();
+        assert_eq!(problem.errors, errors(MAX_LISTED_ERRORS));
+        assert_eq!(problem.errors_not_listed, Some(1_750));
+        assert!(problem.detail.starts_with("1800 fields are invalid"));
+        let exact = ApiError::Validation(errors(MAX_LISTED_ERRORS)).problem();
+        assert_eq!(exact.errors.len(), MAX_LISTED_ERRORS);
+        assert_eq!(exact.errors_not_listed, None);
     }
 }

@@ -19,8 +19,9 @@ const AUTHENTICATED: [Code; 7] = [
 ];
 
 /// What a body-carrying request can fail with before its fields are looked at.
-const BODY: [Code; 5] = [
+const BODY: [Code; 6] = [
     Code::MalformedJson,
+    Code::DuplicateKey,
     Code::UnreadableBody,
     Code::PayloadTooLarge,
     Code::UnsupportedMediaType,

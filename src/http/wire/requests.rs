@@ -5,7 +5,8 @@ use utoipa::ToSchema;
 
 use crate::domain::currency::Currency;
 use crate::domain::order::{NewOrder, PaymentMethod, ShipTo, phone};
-use crate::domain::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, text};
+use crate::domain::text::text;
+use crate::domain::values::{CountryCode, CustomerId, Invalid, Quantity, Sku};
 use crate::http::error::FieldError;
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,12 +4,30 @@
 
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
-/// Free text (`values::text`): at least one character that is not white space, no control characters.
-pub const TEXT_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// What free text may not contain (`domain::text`): control characters, line and paragraph separators, bidi
+/// controls and the other format characters of the Basic Multilingual Plane except ZWNJ/ZWJ. (The few astral
+/// format characters, such as the tag characters, are refused too, but a pattern portable between ECMA-262 and
+/// Python cannot name them.)
+macro_rules! refused_class {
+    () => {
+        r"\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    };
+}
+
+/// Free text (`domain::text`): at least one character that is not white space, none of the refused ones.
+pub const TEXT_PATTERN: &str = concat!(
+    r"^[^",
+    refused_class!(),
+    r"]*[^\s",
+    refused_class!(),
+    r"][^",
+    refused_class!(),
+    r"]*$"
+);
 /// A SKU (`values::Sku`).
 pub const SKU_PATTERN: &str = r"^[A-Za-z0-9._-]{1,64}$";
-/// A customer id (`values::CustomerId`): 1 to 128 characters, no control characters.
-pub const CUSTOMER_ID_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]{1,128}$";
+/// A customer id (`values::CustomerId`): 1 to 128 characters, none of the ones free text refuses.
+pub const CUSTOMER_ID_PATTERN: &str = concat!(r"^[^", refused_class!(), r"]{1,128}$");
 /// A country (`values::CountryCode`): ISO 3166-1 alpha-2.
 pub const COUNTRY_PATTERN: &str = r"^[A-Z]{2}$";
 /// A phone number (`order::phone`): an optional `+`, then 6 to 20 digits; spaces and dashes are ignored.

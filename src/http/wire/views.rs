@@ -71,7 +71,9 @@ pub struct PaymentView {
     pub refunded: MoneyView,
     /// Captured minus refunded.
     pub refundable: MoneyView,
+    /// The payment provider's reference for the authorisation; staff only (null for a customer).
     pub provider_ref: Option<String>,
+    /// The courier's reference for cash collected; staff only (null for a customer).
     pub courier_ref: Option<String>,
 }
 
@@ -268,6 +270,22 @@ impl From<&Order> for OrderView {
             created_at: o.created_at,
             updated_at: o.updated_at,
         }
+    }
+}
+
+impl OrderView {
+    /// The order as a customer reading their own sees it: without the payment provider's or the courier's
+    /// references, which are for staff reconciling with them.
+    pub fn for_customer(mut self) -> Self {
+        self.payment.provider_ref = None;
+        self.payment.courier_ref = None;
+        self
+    }
+
+    /// The staff view, or the customer's when `customer` is set.
+    pub fn of(order: &Order, customer: bool) -> Self {
+        let view = OrderView::from(order);
+        if customer { view.for_customer() } else { view }
     }
 }
 

@@ -48,6 +48,21 @@ impl super::RelayLease for SoleRelay {
     }
 }
 
+/// Creates the database file, if it is missing, readable and writable by its owner only (0600): it holds every
+/// customer's name, address and phone. SQLite gives the `-wal` and `-shm` files it creates the mode of the
+/// database file, so they are owner-only too. An existing file keeps the mode its operator gave it.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
@@ -57,6 +72,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file. `wait` bounds how long a request queues for the writer.
     pub async fn open(path: &Path, wait: Duration) -> Result<Self, StoreError> {
+        create_private(path).map_err(|e| db_error(sqlx::Error::Io(e)))?;
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(StoreError::internal)?
             .filename(path)
