@@ -61,6 +61,7 @@ pub struct Application {
     state: AppState,
     shutdown_delay: Duration,
     drain_timeout: Duration,
+    connections: crate::connections::ConnectionLimits,
     relay: Option<crate::outbox::RelaySettings>,
 }
 
@@ -89,6 +90,8 @@ impl Application {
             idempotency_ttl: time::Duration::seconds(i64::try_from(config.idempotency_ttl_secs).unwrap_or(86_400)),
             metrics,
             health: Arc::new(Health::default()),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1) as usize)),
+            principals: crate::telemetry::principal::PrincipalHasher::from_config(config),
         });
         let api = TcpListener::bind(config.listen)
             .await
@@ -102,6 +105,7 @@ impl Application {
             state,
             shutdown_delay: Config::ms(config.shutdown_delay_ms),
             drain_timeout: Config::ms(config.drain_timeout_ms),
+            connections: config.connections(),
             relay: config.relay(),
         })
     }
@@ -124,7 +128,7 @@ impl Application {
         let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
         let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
 
-        let api = axum::serve(self.api, http::router(self.state.clone())).with_graceful_shutdown(async move {
+        let api = crate::connections::serve(self.api, http::router(self.state.clone()), self.connections, async move {
             let _ = drain_rx.await;
         });
         let admin =
