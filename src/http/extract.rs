@@ -173,6 +173,9 @@ impl FromRequestParts<AppState> for Auth {
                 crate::auth::AuthError::Key(_) => TokenFault::Uncheckable,
             })
         })?;
+        if let Some(slot) = parts.extensions.get::<super::accounting::PrincipalSlot>() {
+            slot.record(&principal.sub);
+        }
         Ok(Auth(principal))
     }
 }
