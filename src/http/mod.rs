@@ -136,7 +136,7 @@ async fn observe(State(state): State<AppState>, mut req: Request, next: Next) ->
     let span = tracing::info_span!("request", request_id = %id, trace_id = trace.as_deref().unwrap_or(""));
 
     let accounting = Accounting::start(&state, method, route, span.clone());
-    req.extensions_mut().insert(accounting.principal_slot());
+    req.extensions_mut().insert(accounting.notes());
     let mut response = match state.in_flight.try_acquire() {
         // Shed at once: queueing would only add latency to requests that are already late.
         Err(_) => ApiError::Unavailable {

@@ -1,0 +1,411 @@
+//! The API listener against hostile and careless clients, on the real `orderly` binary as a process: slow and fat
+//! request heads, idle keep-alive connections, load shedding, requests abandoned mid-body, and what the request log
+//! says about the caller. Waits are bounded loops that end as soon as the behaviour shows; none asserts a duration.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+
+const BIN: &str = env!("CARGO_BIN_EXE_orderly");
+const SECRET: &str = "connections-test-secret-connections-test";
+
+struct Server {
+    child: Child,
+    api: String,
+    admin: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `orderly serve` in `dir` on free ports with `env`, keeping its log lines.
+    fn start(dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("ORDERLY_LISTEN", "127.0.0.1:0")
+            .env("ORDERLY_ADMIN_LISTEN", "127.0.0.1:0")
+            .env("ORDERLY_JWT_SECRET", SECRET)
+            .env("ORDERLY_SHUTDOWN_DELAY_MS", "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn orderly");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let started = loop {
+            let line = lines.next().expect("orderly exited before starting").unwrap();
+            if line.contains("orderly started") {
+                break line;
+            }
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let v: serde_json::Value = serde_json::from_str(&started).unwrap();
+        Server {
+            child,
+            api: v["api"].as_str().unwrap().to_owned(),
+            admin: v["admin"].as_str().unwrap().to_owned(),
+            log,
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// The request log lines (JSON) with `status` as given.
+    fn requests_logged_with(&self, status: u64) -> Vec<serde_json::Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["message"] == "request" && v["status"] == status)
+            .collect()
+    }
+
+    fn active_requests(&self) -> i64 {
+        let text = http(
+            &self.admin,
+            "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix("http_server_active_requests "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(-1)
+    }
+}
+
+fn token(dir: &Path, sub: &str, scope: &str) -> String {
+    let out = Command::new(BIN)
+        .current_dir(dir)
+        .env_clear()
+        .env("ORDERLY_JWT_SECRET", SECRET)
+        .args(["token", "--sub", sub, "--scope", scope])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+/// One request on its own connection, read to the end.
+fn http(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn status_of(response: &str) -> u16 {
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reads one response with a `Content-Length` body from a keep-alive connection.
+fn read_response(s: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "connection closed mid-response");
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8(buf).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_owned())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    s.read_exact(&mut body).unwrap();
+    head + &String::from_utf8_lossy(&body)
+}
+
+/// Whether the server has closed `s`: end of stream or a reset (bytes of a final response are read and dropped).
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+const PATIENCE: Duration = Duration::from_secs(15);
+
+#[test]
+fn slowloris_connections_are_closed_after_the_header_read_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("ORDERLY_HEADER_READ_TIMEOUT_MS", "1000")]);
+    let mut conns: Vec<TcpStream> = (0..50)
+        .map(|_| {
+            let mut s = TcpStream::connect(&server.api).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+            s.write_all(b"GET /v1/products HTTP/1.1\r\nHost: t\r\n").unwrap();
+            s
+        })
+        .collect();
+    let began = Instant::now();
+    // One more header byte per connection every 100 ms, until the server has closed them all.
+    while !conns.is_empty() && began.elapsed() < PATIENCE {
+        conns.retain_mut(|s| s.write_all(b"X").is_ok() && !closed_by_server(s));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(conns.is_empty(), "{} slowloris connections still open", conns.len());
+}
+
+#[test]
+fn fat_request_heads_are_refused_without_the_memory_and_other_clients_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        status_of(&http(
+            &server.api,
+            "GET /v1/nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        )),
+        404
+    );
+    let idle = server.rss_kib();
+    let fat = format!(
+        "GET /v1/products HTTP/1.1\r\nHost: t\r\nX-Fat: {}",
+        "a".repeat(400 * 1024)
+    );
+    let mut conns: Vec<TcpStream> = (0..300)
+        .map(|_| {
+            let mut s = TcpStream::connect(&server.api).unwrap();
+            s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+            // The server stops reading at its cap and closes: the rest of the write fails, which is the point.
+            let _ = s.write_all(fat.as_bytes());
+            s
+        })
+        .collect();
+    let grown = server.rss_kib().saturating_sub(idle);
+    assert!(grown < 64 * 1024, "RSS grew by {grown} KiB with 300 fat heads open");
+    // Meanwhile, another client is served.
+    let staff = token(dir.path(), "ops-1", "orders:read");
+    let listing = http(
+        &server.api,
+        &format!("GET /v1/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {staff}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status_of(&listing), 200, "{listing}");
+    let began = Instant::now();
+    while !conns.is_empty() && began.elapsed() < PATIENCE {
+        for s in &conns {
+            s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        }
+        conns.retain_mut(|s| !closed_by_server(s));
+    }
+    assert!(conns.is_empty(), "{} fat-head connections still open", conns.len());
+}
+
+#[test]
+fn a_request_head_over_the_cap_answers_431() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("ORDERLY_MAX_HEADER_BYTES", "16384")]);
+    let fits = format!(
+        "GET /v1/nope HTTP/1.1\r\nHost: t\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(12_000)
+    );
+    assert_eq!(status_of(&http(&server.api, &fits)), 404);
+    let over = format!(
+        "GET /v1/nope HTTP/1.1\r\nHost: t\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let answer = http(&server.api, &over);
+    assert_eq!(status_of(&answer), 431, "{answer}");
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("ORDERLY_IDLE_TIMEOUT_MS", "1000"),
+            ("ORDERLY_HEADER_READ_TIMEOUT_MS", "60000"),
+        ],
+    );
+    let mut s = TcpStream::connect(&server.api).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    // Keep-alive works: two requests on one connection.
+    for _ in 0..2 {
+        s.write_all(b"GET /v1/nope HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        assert_eq!(status_of(&read_response(&mut s)), 404);
+    }
+    let mut rest = [0u8; 1];
+    let after_idle = s.read(&mut rest);
+    assert!(
+        matches!(after_idle, Ok(0))
+            || after_idle
+                .as_ref()
+                .is_err_and(|e| e.kind() == ErrorKind::ConnectionReset),
+        "the idle connection was not closed: {after_idle:?}"
+    );
+}
+
+#[test]
+fn beyond_max_in_flight_requests_are_shed_with_503_overloaded_and_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("ORDERLY_MAX_IN_FLIGHT", "1")]);
+    let staff = token(dir.path(), "ops-1", "catalog:write");
+    // Held in flight: the head and half of a body.
+    let mut held = TcpStream::connect(&server.api).unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        held,
+        "PUT /v1/products/OUD HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {staff}\r\nIdempotency-Key: held-1\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{\"name_en\":"
+    )
+    .unwrap();
+    let began = Instant::now();
+    let shed = loop {
+        let r = http(
+            &server.api,
+            "GET /v1/nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        );
+        if status_of(&r) != 404 || began.elapsed() > PATIENCE {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status_of(&shed), 503, "{shed}");
+    assert!(shed.to_ascii_lowercase().contains("\r\nretry-after: 1\r\n"), "{shed}");
+    assert!(shed.contains(r#""code":"overloaded""#), "{shed}");
+    drop(held);
+    // Once the held request is gone there is room again.
+    let began = Instant::now();
+    let next = loop {
+        let r = http(
+            &server.api,
+            "GET /v1/nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        );
+        if status_of(&r) != 503 || began.elapsed() > PATIENCE {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status_of(&next), 404, "{next}");
+}
+
+#[test]
+fn requests_aborted_mid_body_are_logged_as_499_and_leave_no_active_request_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let staff = token(dir.path(), "ops-1", "catalog:write");
+    let aborted: Vec<TcpStream> = (0..5)
+        .map(|i| {
+            let mut s = TcpStream::connect(&server.api).unwrap();
+            write!(
+                s,
+                "PUT /v1/products/OUD{i} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {staff}\r\nIdempotency-Key: abort-{i}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"name_en\":"
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    let wait_for = |want: i64| {
+        let began = Instant::now();
+        loop {
+            let n = server.active_requests();
+            if n == want || began.elapsed() > PATIENCE {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_eq!(wait_for(5), 5, "the five requests are in flight");
+    drop(aborted);
+    assert_eq!(
+        wait_for(0),
+        0,
+        "http_server_active_requests after the clients went away"
+    );
+    let began = Instant::now();
+    while server.requests_logged_with(499).len() < 5 && began.elapsed() < PATIENCE {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lines = server.requests_logged_with(499);
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(lines.iter().all(|l| l["route"] == "/v1/products/{sku}"), "{lines:?}");
+    let metrics = http(
+        &server.admin,
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("http_server_request_duration_seconds_count")
+                && l.contains("http_response_status_code=\"499\"")
+                && l.ends_with(" 5")),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn request_log_lines_name_the_caller_by_a_keyed_hash_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("ORDERLY_LOG_PRINCIPAL_SALT", "pepper-for-the-logs")]);
+    let sub = "0f7d3c1e-5b7a-4e2b-9a51-6c2d8e4f1a90";
+    let customer = token(dir.path(), sub, "orders:read:own");
+    let listing = http(
+        &server.api,
+        &format!("GET /v1/orders HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {customer}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(status_of(&listing), 200, "{listing}");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"pepper-for-the-logs").unwrap();
+    mac.update(sub.as_bytes());
+    let want = hex::encode(&mac.finalize().into_bytes()[..8]);
+    let began = Instant::now();
+    while server.requests_logged_with(200).is_empty() && began.elapsed() < PATIENCE {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lines = server.requests_logged_with(200);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["principal"], want.as_str(), "{}", lines[0]);
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(
+        !log.contains(sub) && !log.contains(&customer),
+        "the raw subject or token reached the log"
+    );
+}
