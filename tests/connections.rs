@@ -328,7 +328,7 @@ fn beyond_max_in_flight_requests_are_shed_with_503_overloaded_and_retry_after() 
 }
 
 #[test]
-fn requests_aborted_mid_body_are_logged_as_499_and_leave_no_active_request_behind() {
+fn requests_reset_mid_body_are_logged_as_499_and_leave_no_active_request_behind() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
     let staff = token(dir.path(), "ops-1", "catalog:write");
@@ -355,7 +355,10 @@ fn requests_aborted_mid_body_are_logged_as_499_and_leave_no_active_request_behin
         }
     };
     assert_eq!(wait_for(5), 5, "the five requests are in flight");
-    drop(aborted);
+    // Aborted as a killed client or a proxy giving up does it: a reset, not an orderly close.
+    for s in aborted {
+        socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO)).unwrap();
+    }
     assert_eq!(
         wait_for(0),
         0,
@@ -408,4 +411,60 @@ fn request_log_lines_name_the_caller_by_a_keyed_hash_only() {
         !log.contains(sub) && !log.contains(&customer),
         "the raw subject or token reached the log"
     );
+}
+
+#[test]
+fn requests_abandoned_while_their_handler_waits_are_logged_as_499_and_leave_no_active_request_behind() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("ORDERLY_IDEMPOTENCY_WAIT_MS", "60000"),
+            ("ORDERLY_REQUEST_TIMEOUT_MS", "60000"),
+        ],
+    );
+    let staff = token(dir.path(), "ops-1", "catalog:write");
+    // The database's write lock, held: every write of the server waits for it.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("orderly.db").display());
+    let mut lock = rt.block_on(sqlx::SqliteConnection::connect(&url)).unwrap();
+    rt.block_on(sqlx::query("BEGIN IMMEDIATE").execute(&mut lock)).unwrap();
+    let product = r#"{"name_en":"Oud","name_ar":"عود","prices":[{"amount_minor":1235,"currency":"KWD"}]}"#;
+    let waiting: Vec<TcpStream> = (0..5)
+        .map(|i| {
+            let mut s = TcpStream::connect(&server.api).unwrap();
+            write!(
+                s,
+                "PUT /v1/products/OUD{i} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {staff}\r\nIdempotency-Key: wait-{i}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{product}",
+                product.len()
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    let wait_for = |want: i64| {
+        let began = Instant::now();
+        loop {
+            let n = server.active_requests();
+            if n == want || began.elapsed() > PATIENCE {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_eq!(wait_for(5), 5, "the five requests are in flight");
+    drop(waiting);
+    assert_eq!(
+        wait_for(0),
+        0,
+        "http_server_active_requests after the clients went away"
+    );
+    let began = Instant::now();
+    while server.requests_logged_with(499).len() < 5 && began.elapsed() < PATIENCE {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.requests_logged_with(499).len(), 5);
+    rt.block_on(sqlx::query("ROLLBACK").execute(&mut lock)).unwrap();
 }
