@@ -74,7 +74,14 @@ pub async fn serve(
         match accepted {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(connection(stream, peer, router.clone(), limits, drain_rx.clone(), permit));
+                tokio::spawn(connection(
+                    stream,
+                    peer,
+                    router.clone(),
+                    limits,
+                    drain_rx.clone(),
+                    permit,
+                ));
             }
             Err(e) if is_connection_error(&e) => {}
             Err(e) => {

@@ -128,14 +128,19 @@ impl Application {
         let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
         let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
 
-        let api = crate::connections::serve(self.api, http::router(self.state.clone()), self.connections, async move {
-            let _ = drain_rx.await;
-        });
+        let api = crate::connections::serve(
+            self.api,
+            http::router(self.state.clone()),
+            self.connections,
+            async move {
+                let _ = drain_rx.await;
+            },
+        );
         let admin =
             axum::serve(self.admin, http::admin::router(self.state.clone())).with_graceful_shutdown(async move {
                 let _ = admin_rx.await;
             });
-        let mut api_task = tokio::spawn(async move { api.await });
+        let mut api_task = tokio::spawn(api);
         let admin_task = tokio::spawn(async move { admin.await });
         let purge = tokio::spawn(purge_expired_keys(self.state.clone()));
         let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);

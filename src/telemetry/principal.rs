@@ -94,6 +94,9 @@ mod tests {
             .hash("ops-1")
         };
         assert_ne!(with(&"a".repeat(32)), with(&"b".repeat(32)));
-        assert_ne!(with(&"a".repeat(32)), PrincipalHasher::from_config(&Config::default()).hash("ops-1"));
+        assert_ne!(
+            with(&"a".repeat(32)),
+            PrincipalHasher::from_config(&Config::default()).hash("ops-1")
+        );
     }
 }
