@@ -291,3 +291,50 @@ impl AsyncWrite for Watched {
         self.inner.is_write_vectored()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Handlers see the peer as `ConnectInfo<SocketAddr>`, as with `into_make_service_with_connect_info` (the
+    /// per-IP rate limit reads it), and keep-alive serves several requests on one connection.
+    #[tokio::test]
+    async fn each_request_carries_the_peer_address_and_keep_alive_works() {
+        let router = Router::new().route(
+            "/peer",
+            axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 32 * 1024,
+            idle_timeout: Duration::from_secs(10),
+            max_connections: 4,
+        };
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, router, limits, async move {
+            let _ = stop_rx.await;
+        }));
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let me = client.local_addr().unwrap().to_string();
+        for close in [false, true] {
+            let connection = if close { "Connection: close\r\n" } else { "" };
+            client
+                .write_all(format!("GET /peer HTTP/1.1\r\nHost: t\r\n{connection}\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            while !String::from_utf8_lossy(&got).ends_with(&me) {
+                let mut buf = [0u8; 1024];
+                let n = client.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+        }
+        let _ = stop_tx.send(());
+        server.await.unwrap().unwrap();
+    }
+}
