@@ -233,30 +233,6 @@ impl Config {
         Ok(())
     }
 
-    /// hyper refuses a read buffer under 8 KiB, and a zero timeout or cap would refuse every client.
-    fn validate_connections(&self) -> Result<(), ConfigError> {
-        if self.max_header_bytes < 8192 {
-            return Err(invalid("max_header_bytes must be at least 8192"));
-        }
-        if self.header_read_timeout_ms == 0 || self.idle_timeout_ms == 0 {
-            return Err(invalid("header_read_timeout_ms and idle_timeout_ms must be positive"));
-        }
-        if self.max_connections == 0 || self.max_in_flight == 0 {
-            return Err(invalid("max_connections and max_in_flight must be positive"));
-        }
-        Ok(())
-    }
-
-    /// The API listener's connection limits.
-    pub fn connections(&self) -> crate::connections::ConnectionLimits {
-        crate::connections::ConnectionLimits {
-            header_read_timeout: Config::ms(self.header_read_timeout_ms),
-            max_header_bytes: self.max_header_bytes,
-            idle_timeout: Config::ms(self.idle_timeout_ms),
-            max_connections: self.max_connections,
-        }
-    }
-
     pub fn store_code(&self) -> Result<StoreCode, ConfigError> {
         StoreCode::parse(&self.store_code).map_err(|e| invalid(format!("store_code: {e}")))
     }
@@ -436,6 +412,8 @@ pub fn redact_url(url: &str) -> String {
         None => format!("{scheme}://{rest}{query}"),
     }
 }
+
+mod listener;
 
 #[cfg(test)]
 mod tests;
