@@ -351,6 +351,42 @@ def config(r):
             yield f"{var} does not listen on the container's {port} port"
 
 
+def nginx_size(value):
+    m = re.fullmatch(r"([0-9]+)([kKmMgG]?)", str(value))
+    return int(m.group(1)) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[m.group(2).lower()] if m else None
+
+
+@rule
+def ingress(r):
+    """The public entrance (components/ingress-nginx): API port only, TLS, and limits that match Orderly's."""
+    ing = r.one("Ingress")
+    if not ing:
+        yield "one Ingress for ingress-nginx in front of the API"
+        return
+    spec, notes = ing["spec"], ing["metadata"].get("annotations", {})
+    nginx = lambda key: notes.get(f"nginx.ingress.kubernetes.io/{key}")
+    if spec.get("ingressClassName") != "nginx":
+        yield "the Ingress needs ingressClassName nginx"
+    backends = [(p["backend"].get("service", {}).get("name"), p["backend"].get("service", {}).get("port", {}).get("name"))
+                for rule_ in spec.get("rules", []) for p in rule_.get("http", {}).get("paths", [])]
+    if not backends or set(backends) != {("orderly", "http")}:
+        yield f"every Ingress path must go to Service orderly, port http (never admin); got {backends}"
+    hosts = {rule_.get("host") for rule_ in spec.get("rules", [])}
+    tls_hosts = {h for t in spec.get("tls", []) if t.get("secretName") for h in t.get("hosts", [])}
+    if None in hosts or not hosts <= tls_hosts or nginx("force-ssl-redirect") != "true":
+        yield "every Ingress host needs TLS (a secretName) and force-ssl-redirect"
+    cfg = r.config()
+    if nginx_size(nginx("proxy-body-size")) != int(cfg.get("ORDERLY_MAX_BODY_BYTES", "0") or 0):
+        yield "proxy-body-size must equal ORDERLY_MAX_BODY_BYTES"
+    request_s = int(cfg.get("ORDERLY_REQUEST_TIMEOUT_MS", "0") or 0) / 1000
+    for key in ("proxy-read-timeout", "proxy-send-timeout"):
+        if not str(nginx(key) or "").isdigit() or int(nginx(key)) <= request_s:
+            yield f"{key} must exceed ORDERLY_REQUEST_TIMEOUT_MS, so Orderly's 503 reaches the client, not a 504"
+    for key in ("limit-rps", "limit-connections"):
+        if not str(nginx(key) or "").isdigit() or int(nginx(key)) < 1:
+            yield f"the Ingress needs a positive {key}"
+
+
 @rule
 def service_monitor(r):
     sm, svc = r.one("ServiceMonitor"), r.one("Service", "orderly")

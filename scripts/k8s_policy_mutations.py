@@ -38,6 +38,17 @@ def metric(docs, i=0):
     return kind(docs, "AnalysisTemplate")["spec"]["metrics"][i]
 
 
+NGINX = "nginx.ingress.kubernetes.io/"
+
+
+def nginx(docs):
+    return kind(docs, "Ingress")["metadata"]["annotations"]
+
+
+def ingress_paths(docs):
+    return kind(docs, "Ingress")["spec"]["rules"][0]["http"]["paths"]
+
+
 MUTATIONS = [
     ("labels", "the Job loses its component label", lambda d: kind(d, "Job")["metadata"]["labels"].pop("app.kubernetes.io/component")),
     ("workload_kind", "the workload sets replicas", lambda d: workload(d)["spec"].update(replicas=3)),
@@ -85,6 +96,11 @@ MUTATIONS = [
     ("service_monitor", "no template-hash relabeling", lambda d: kind(d, "ServiceMonitor")["spec"]["endpoints"][0].pop("relabelings")),
     ("service_monitor", "scrapes the API port", lambda d: kind(d, "ServiceMonitor")["spec"]["endpoints"][0].update(port="http")),
     ("prometheus_rule", "a rule edited in the render", lambda d: kind(d, "PrometheusRule")["spec"]["groups"][0]["rules"][0].update(expr="vector(1)")),
+    ("ingress", "the Ingress exposes the admin port", lambda d: ingress_paths(d)[0]["backend"]["service"]["port"].update(name="admin")),
+    ("ingress", "no TLS", lambda d: kind(d, "Ingress")["spec"].pop("tls")),
+    ("ingress", "a body size above Orderly's", lambda d: nginx(d).update({NGINX + "proxy-body-size": "1m"})),
+    ("ingress", "nginx times out before Orderly", lambda d: nginx(d).update({NGINX + "proxy-read-timeout": "5"})),
+    ("ingress", "no rate limit", lambda d: nginx(d).pop(NGINX + "limit-rps")),
     ("images", "the image is :latest", lambda d: c0(workload(d)).update(image="registry.example.com/orderly/orderly:latest")),
     ("images", "the image has no tag", lambda d: c0(kind(d, "Job")).update(image="orderly")),
 ]

@@ -7,12 +7,14 @@
 //! - `outbox`: the relay that publishes order events to NATS JetStream.
 //! - `telemetry`: Prometheus metrics and JSON logs.
 //! - `config`: settings from `ORDERLY_*` variables and an optional file, secrets redacted.
+//! - `connections`: the API listener's accept loop: head and idle timeouts, header and connection caps.
 //! - `server`: builds the application, binds the API and admin listeners, drains on SIGTERM.
 //! - `cli`: the `orderly` command line.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod domain;
 pub mod http;
 pub mod legacy;

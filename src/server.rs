@@ -61,6 +61,7 @@ pub struct Application {
     state: AppState,
     shutdown_delay: Duration,
     drain_timeout: Duration,
+    connections: crate::connections::ConnectionLimits,
     relay: Option<crate::outbox::RelaySettings>,
 }
 
@@ -89,6 +90,8 @@ impl Application {
             idempotency_ttl: time::Duration::seconds(i64::try_from(config.idempotency_ttl_secs).unwrap_or(86_400)),
             metrics,
             health: Arc::new(Health::default()),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1) as usize)),
+            principals: crate::telemetry::principal::PrincipalHasher::from_config(config),
         });
         let api = TcpListener::bind(config.listen)
             .await
@@ -102,6 +105,7 @@ impl Application {
             state,
             shutdown_delay: Config::ms(config.shutdown_delay_ms),
             drain_timeout: Config::ms(config.drain_timeout_ms),
+            connections: config.connections(),
             relay: config.relay(),
         })
     }
@@ -124,14 +128,19 @@ impl Application {
         let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
         let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
 
-        let api = axum::serve(self.api, http::router(self.state.clone())).with_graceful_shutdown(async move {
-            let _ = drain_rx.await;
-        });
+        let api = crate::connections::serve(
+            self.api,
+            http::router(self.state.clone()),
+            self.connections,
+            async move {
+                let _ = drain_rx.await;
+            },
+        );
         let admin =
             axum::serve(self.admin, http::admin::router(self.state.clone())).with_graceful_shutdown(async move {
                 let _ = admin_rx.await;
             });
-        let mut api_task = tokio::spawn(async move { api.await });
+        let mut api_task = tokio::spawn(api);
         let admin_task = tokio::spawn(async move { admin.await });
         let purge = tokio::spawn(purge_expired_keys(self.state.clone()));
         let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);

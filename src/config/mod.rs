@@ -1,6 +1,6 @@
 //! Settings: defaults, then an optional TOML file, then `ORDERLY_*` environment variables (highest wins).
 //!
-//! Secrets (`database_url`, `jwt_secret`) are `SecretString`s: they print as `[REDACTED]` in `Debug` and are
+//! Secrets (`database_url`, `jwt_secret`, `log_principal_salt`) are `SecretString`s: they print as `[REDACTED]` in `Debug` and are
 //! masked by `redacted()`, which is what `orderly config` and the startup log show.
 
 use std::net::SocketAddr;
@@ -70,6 +70,18 @@ pub struct Config {
     pub shutdown_delay_ms: u64,
     /// Then: how long in-flight requests get to finish.
     pub drain_timeout_ms: u64,
+    /// A client has this long from its first byte (or from connecting) to send a whole request head.
+    pub header_read_timeout_ms: u64,
+    /// Cap on a request head (request line and headers); a larger one answers 431. At least 8192.
+    pub max_header_bytes: usize,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// Cap on open API connections; beyond it new connections wait in the listen backlog.
+    pub max_connections: u32,
+    /// Cap on requests being processed at once; beyond it requests are shed at once (503 `overloaded`).
+    pub max_in_flight: u32,
+    /// Key of the HMAC that turns a token's `sub` into the `principal` field of request log lines.
+    pub log_principal_salt: Option<SecretString>,
     pub log_level: String,
     /// NATS server for the outbox relay, e.g. `nats://nats:4222`. Unset: the relay is off (events are still kept).
     pub nats_url: Option<SecretString>,
@@ -112,6 +124,12 @@ impl Default for Config {
             request_timeout_ms: 10_000,
             shutdown_delay_ms: 5_000,
             drain_timeout_ms: 20_000,
+            header_read_timeout_ms: 10_000,
+            max_header_bytes: 32 * 1024,
+            idle_timeout_ms: 60_000,
+            max_connections: 1_024,
+            max_in_flight: 512,
+            log_principal_salt: None,
             log_level: "info".into(),
             nats_url: None,
             nats_stream: "ORDERLY_ORDERS".into(),
@@ -179,6 +197,13 @@ impl Config {
         {
             config.nats_url = None;
         }
+        if config
+            .log_principal_salt
+            .as_ref()
+            .is_some_and(|u| u.expose_secret().is_empty())
+        {
+            config.log_principal_salt = None;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -191,6 +216,7 @@ impl Config {
                 "max_lines and max_quantity must be positive, max_body_bytes at least 1024",
             ));
         }
+        self.validate_connections()?;
         if self.env == Environment::Production {
             let key_ok = if self.jwt_algorithm == "HS256" {
                 self.jwt_secret.as_ref().is_some_and(|s| s.expose_secret().len() >= 32)
@@ -294,6 +320,12 @@ impl Config {
             "request_timeout_ms": self.request_timeout_ms,
             "shutdown_delay_ms": self.shutdown_delay_ms,
             "drain_timeout_ms": self.drain_timeout_ms,
+            "header_read_timeout_ms": self.header_read_timeout_ms,
+            "max_header_bytes": self.max_header_bytes,
+            "idle_timeout_ms": self.idle_timeout_ms,
+            "max_connections": self.max_connections,
+            "max_in_flight": self.max_in_flight,
+            "log_principal_salt": secret(&self.log_principal_salt),
             "log_level": self.log_level,
             "nats_url": self.nats_url.as_ref().map(|u| redact_url(u.expose_secret())),
             "nats_stream": self.nats_stream,
@@ -334,6 +366,12 @@ const FIELDS: &[&str] = &[
     "request_timeout_ms",
     "shutdown_delay_ms",
     "drain_timeout_ms",
+    "header_read_timeout_ms",
+    "max_header_bytes",
+    "idle_timeout_ms",
+    "max_connections",
+    "max_in_flight",
+    "log_principal_salt",
     "log_level",
     "nats_url",
     "nats_stream",
@@ -374,6 +412,8 @@ pub fn redact_url(url: &str) -> String {
         None => format!("{scheme}://{rest}{query}"),
     }
 }
+
+mod listener;
 
 #[cfg(test)]
 mod tests;

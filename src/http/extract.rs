@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::accounting::{RequestNotes, is_client_gone};
 use super::error::{ApiError, FieldError, TokenFault};
 use crate::auth::Principal;
 
@@ -54,12 +55,16 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
 
 async fn read_body(req: Request, state: &AppState) -> Result<(bool, Bytes), ApiError> {
     let json = is_json(req.headers());
+    let notes = req.extensions().get::<RequestNotes>().cloned();
     let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge {
                 limit: state.limits.max_body_bytes,
             }
         } else {
+            if let Some(notes) = notes.filter(|_| is_client_gone(&rejection)) {
+                notes.record_client_gone();
+            }
             ApiError::UnreadableBody
         }
     })?;
@@ -178,6 +183,9 @@ impl FromRequestParts<AppState> for Auth {
                 crate::auth::AuthError::Key(_) => TokenFault::Uncheckable,
             })
         })?;
+        if let Some(notes) = parts.extensions.get::<RequestNotes>() {
+            notes.record_principal(&principal.sub);
+        }
         Ok(Auth(principal))
     }
 }

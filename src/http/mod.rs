@@ -2,6 +2,7 @@
 //! (request id, trace id, timeout, metrics, one JSON log line per request). `admin` is the separate
 //! operations port: health, readiness, metrics.
 
+pub mod accounting;
 pub mod admin;
 pub mod catalog;
 pub mod commands;
@@ -14,7 +15,7 @@ pub mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -29,8 +30,10 @@ use crate::domain::values::StoreCode;
 use crate::store::Store;
 use crate::telemetry::Metrics;
 use crate::telemetry::logging::{request_id, trace_id};
-use crate::telemetry::metrics::{HttpLabels, method_label};
-use error::{ApiError, ErrorLog};
+use crate::telemetry::metrics::method_label;
+use crate::telemetry::principal::PrincipalHasher;
+use accounting::Accounting;
+use error::ApiError;
 use wire::OrderLimits;
 
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +88,10 @@ pub struct Services {
     pub idempotency_ttl: time::Duration,
     pub metrics: Arc<Metrics>,
     pub health: Arc<Health>,
+    /// `max_in_flight` permits; a request that finds none is shed with 503 `overloaded`.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Turns a caller's `sub` into the `principal` of its log lines.
+    pub principals: PrincipalHasher,
 }
 
 /// The public API.
@@ -110,9 +117,9 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-/// Request id and trace id, a deadline, metrics by route template, and one log line per request.
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
+/// Request id and trace id, load shedding, a deadline, metrics by route template, and one log line per request
+/// (see `accounting`, which also covers requests their client abandons).
+async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let method = method_label(req.method());
     let route = req
         .extensions()
@@ -128,28 +135,26 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .map(str::to_owned);
     let span = tracing::info_span!("request", request_id = %id, trace_id = trace.as_deref().unwrap_or(""));
 
-    state.metrics.http_active.inc();
-    let outcome = tokio::time::timeout(state.limits.request_timeout, next.run(req))
-        .instrument(span.clone())
-        .await;
-    state.metrics.http_active.dec();
-    let mut response = outcome.unwrap_or_else(|_| {
-        ApiError::Unavailable {
-            why: error::Unavailable::Timeout,
+    let accounting = Accounting::start(&state, method, route, span.clone());
+    req.extensions_mut().insert(accounting.notes());
+    let mut response = match state.in_flight.try_acquire() {
+        // Shed at once: queueing would only add latency to requests that are already late.
+        Err(_) => ApiError::Unavailable {
+            why: error::Unavailable::Overloaded,
             cause: None,
         }
-        .into_response()
-    });
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    state.metrics.observe_request(
-        HttpLabels {
-            http_request_method: method.to_owned(),
-            http_route: route.clone(),
-            http_response_status_code: status,
-        },
-        elapsed.as_secs_f64(),
-    );
+        .into_response(),
+        Ok(_permit) => tokio::time::timeout(state.limits.request_timeout, next.run(req))
+            .instrument(span)
+            .await
+            .unwrap_or_else(|_| {
+                ApiError::Unavailable {
+                    why: error::Unavailable::Timeout,
+                    cause: None,
+                }
+                .into_response()
+            }),
+    };
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }
@@ -159,22 +164,28 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    let failure = response.extensions_mut().remove::<ErrorLog>();
-    span.in_scope(|| log_request(method, &route, status, elapsed, failure));
+    accounting.finish(&mut response);
     response
 }
 
 /// The request's one log line: info for success and client errors (with the problem code), warn for a retryable
-/// outage, error for a failure on our side, each with its cause.
-fn log_request(method: &str, route: &str, status: u16, elapsed: Duration, failure: Option<ErrorLog>) {
+/// outage, error for a failure on our side, each with its cause; `principal` is the caller's hash, or empty.
+fn log_request(
+    method: &str,
+    route: &str,
+    status: u16,
+    elapsed: Duration,
+    principal: &str,
+    failure: Option<error::ErrorLog>,
+) {
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let code = failure.as_ref().map(|f| f.code.as_str()).unwrap_or("");
     let cause = failure.as_ref().and_then(|f| f.cause.as_deref()).unwrap_or("");
     if status >= 500 && status != 503 {
-        tracing::error!(target: "orderly::http", method, route, status, latency_ms, code, cause, "request");
+        tracing::error!(target: "orderly::http", method, route, status, latency_ms, principal, code, cause, "request");
     } else if status == 503 {
-        tracing::warn!(target: "orderly::http", method, route, status, latency_ms, code, cause, "request");
+        tracing::warn!(target: "orderly::http", method, route, status, latency_ms, principal, code, cause, "request");
     } else {
-        tracing::info!(target: "orderly::http", method, route, status, latency_ms, code, "request");
+        tracing::info!(target: "orderly::http", method, route, status, latency_ms, principal, code, "request");
     }
 }

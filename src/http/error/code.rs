@@ -77,6 +77,7 @@ codes! {
     DatabaseUnavailable = "database_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
     Busy = "busy", SERVICE_UNAVAILABLE, "Service unavailable";
     RequestTimeout = "request_timeout", SERVICE_UNAVAILABLE, "Service unavailable";
+    Overloaded = "overloaded", SERVICE_UNAVAILABLE, "Service unavailable";
 }
 
 impl fmt::Display for Code {

@@ -69,6 +69,8 @@ pub enum Unavailable {
     Database,
     Busy,
     Timeout,
+    /// `max_in_flight` requests are already being processed.
+    Overloaded,
 }
 
 /// What the client asked for that does not exist.
@@ -199,6 +201,10 @@ impl ApiError {
                 why: Unavailable::Timeout,
                 ..
             } => Code::RequestTimeout,
+            ApiError::Unavailable {
+                why: Unavailable::Overloaded,
+                ..
+            } => Code::Overloaded,
             ApiError::Internal(_) => Code::InternalError,
         }
     }
@@ -295,6 +301,7 @@ impl ApiError {
                 Unavailable::Database => "the database cannot be reached; retry shortly",
                 Unavailable::Busy => "the system is busy; retry shortly",
                 Unavailable::Timeout => "the request took too long and was abandoned; it may be retried",
+                Unavailable::Overloaded => "the server is handling as many requests as it can; retry shortly",
             }
             .into(),
             ApiError::Internal(_) => "the request failed on our side; it has been logged".into(),
