@@ -111,7 +111,7 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Request id and trace id, a deadline, metrics by route template, and one log line per request.
-async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(req.method());
     let route = req
@@ -127,6 +127,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .and_then(trace_id)
         .map(str::to_owned);
     let span = tracing::info_span!("request", request_id = %id, trace_id = trace.as_deref().unwrap_or(""));
+    req.extensions_mut().insert(extract::RequestId(Some(id.clone())));
 
     state.metrics.http_active.inc();
     let outcome = tokio::time::timeout(state.limits.request_timeout, next.run(req))
