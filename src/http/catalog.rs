@@ -196,7 +196,10 @@ pub async fn put_stock(
     if body.value.on_hand < 0 {
         return Err(ApiError::field("/on_hand", "on_hand must not be negative"));
     }
-    let level = state.store.set_stock(&sku, body.value.on_hand, &auth.actor(request)).await?;
+    let level = state
+        .store
+        .set_stock(&sku, body.value.on_hand, &auth.actor(request))
+        .await?;
     Ok(axum::Json(stock_view(&sku, level)).into_response())
 }
 

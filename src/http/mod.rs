@@ -3,6 +3,7 @@
 //! operations port: health, readiness, metrics.
 
 pub mod admin;
+pub mod audit;
 pub mod catalog;
 pub mod commands;
 pub mod error;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(commands::router())
         .route("/v1/orders/{id}/events", axum::routing::get(events::events))
         .merge(catalog::router())
+        .merge(audit::router())
         .merge(openapi::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -67,7 +67,8 @@ const AUDIT_COLUMNS: &str = "SELECT seq, at, actor, request_id, entity_type, ent
     after::text AS after, prev_hash, hash FROM audit_log";
 
 fn parse_json(raw: Option<String>) -> Result<Option<serde_json::Value>, StoreError> {
-    raw.map(|r| serde_json::from_str(&r).map_err(StoreError::internal)).transpose()
+    raw.map(|r| serde_json::from_str(&r).map_err(StoreError::internal))
+        .transpose()
 }
 
 fn audit_row(r: &PgRow) -> Result<AuditRecord, StoreError> {

@@ -92,8 +92,7 @@ const ORDER_COLUMNS_COPIED: &str = "id, number, store, customer_id, currency, pa
     shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy";
 const COPY_LINES: &str = "COPY order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
     tax_class, subtotal_minor, tax_minor, total_minor) FROM STDIN";
-const COPY_EVENTS: &str =
-    "COPY order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at, prev_hash, hash) \
+const COPY_EVENTS: &str = "COPY order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at, prev_hash, hash) \
      FROM STDIN";
 const COPY_LEGACY: &str =
     "COPY legacy_orders (legacy_order_id, order_id, checksum, synced_version, run_id, action) FROM STDIN";

@@ -137,8 +137,8 @@ impl PgUnitOfWork {
         bind_event(sqlx::query(APPEND_EVENT), e)
             .bind(crate::audit::chain::event_content_of(e))
             .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 

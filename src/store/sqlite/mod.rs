@@ -184,10 +184,10 @@ impl Catalog for SqliteStore {
         let level = before
             .unwrap_or_else(StockLevel::empty)
             .with_on_hand(on_hand)
-        .map_err(|source: StockError| StoreError::Stock {
-            sku: sku.clone(),
-            source,
-        })?;
+            .map_err(|source: StockError| StoreError::Stock {
+                sku: sku.clone(),
+                source,
+            })?;
         sqlx::query(
             "INSERT INTO stock (sku, on_hand, reserved, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at",
