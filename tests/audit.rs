@@ -291,9 +291,56 @@ async fn verify_passes_when_intact_and_names_each_broken_link(backend: Backend) 
     assert!(summary_line(&stdout).contains("broken=4"), "{stdout}");
 }
 
+/// Events from before migration 0004 have no hashes; `orderly migrate` seals them, in order, and `verify` passes.
+async fn migrate_seals_events_written_before_the_chain(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.stocked("OUD", 1235, "KWD", 50).await;
+    let a = order_through(&app, "OUD", 3).await;
+    order_through(&app, "OUD", 1).await;
+    let db = &app.db;
+    // As the rows stood before 0004 (on PostgreSQL the NOT VALID constraint must step aside for that).
+    if backend == Backend::Postgres {
+        sql(db, "ALTER TABLE order_events DROP CONSTRAINT order_events_hashed").await;
+    }
+    sql(db, "UPDATE order_events SET prev_hash = NULL, hash = NULL").await;
+    if backend == Backend::Postgres {
+        sql(
+            db,
+            "ALTER TABLE order_events ADD CONSTRAINT order_events_hashed \
+             CHECK (prev_hash IS NOT NULL AND hash IS NOT NULL) NOT VALID",
+        )
+        .await;
+    }
+    let (code, stdout) = verify(db);
+    assert_eq!(code, 3, "{stdout}");
+    let a_id = a["id"].as_str().unwrap();
+    assert!(
+        stdout.contains(&format!("BROKEN order={a_id} event=1: not sealed")),
+        "{stdout}"
+    );
+
+    common::legacy::ok(&orderly(db, &["migrate"]));
+    let (code, stdout) = verify(db);
+    assert_eq!(code, 0, "{stdout}");
+    let events = scalar(db, "SELECT count(*) FROM order_events").await;
+    assert!(
+        summary_line(&stdout).contains(&format!("events={events} audit_rows=2 broken=0")),
+        "{stdout}"
+    );
+    // Sealed as the service would have chained them: the next command chains on.
+    let deliver = format!("shipments/{}/deliver", a["shipments"][0]["id"].as_str().unwrap());
+    let a = app.step(&a, &deliver, None).await;
+    assert_eq!(a["status"]["fulfilment"], "delivered");
+    let (code, stdout) = verify(db);
+    assert_eq!(code, 0, "{stdout}");
+}
+
 on_each_backend!(
     catalog_and_stock_writes_leave_audit_rows,
-    verify_passes_when_intact_and_names_each_broken_link
+    verify_passes_when_intact_and_names_each_broken_link,
+    migrate_seals_events_written_before_the_chain
 );
 
 /// The code of the database error `statement` fails with when run as `role` on `db`; `None` when it succeeds.

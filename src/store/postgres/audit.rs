@@ -200,19 +200,22 @@ pub(super) async fn seal_events(pool: &PgPool) -> Result<u64, StoreError> {
         last.clear();
         let mut tx = pool.begin().await.map_err(db_error)?;
         for r in &found {
-            let get = || -> Result<(Uuid, Uuid, i64, String, serde_json::Value, String, time::OffsetDateTime), anyhow::Error> {
+            let get = || -> Result<(Uuid, StoredEvent), anyhow::Error> {
                 let data: String = r.try_get("data")?;
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("order_id")?,
-                    r.try_get("sequence")?,
-                    r.try_get("type")?,
-                    serde_json::from_str(&data)?,
-                    r.try_get("actor")?,
-                    r.try_get("occurred_at")?,
-                ))
+                let event = StoredEvent {
+                    id: r.try_get("id")?,
+                    sequence: r.try_get("sequence")?,
+                    kind: r.try_get("type")?,
+                    data: serde_json::from_str(&data)?,
+                    actor: r.try_get("actor")?,
+                    occurred_at: r.try_get("occurred_at")?,
+                    prev_hash: None,
+                    hash: None,
+                };
+                Ok((r.try_get("order_id")?, event))
             };
-            let (id, order_id, sequence, kind, data, actor, occurred_at) = get().map_err(StoreError::Internal)?;
+            let (order_id, e) = get().map_err(StoreError::Internal)?;
+            let sequence = e.sequence;
             after = (order_id, sequence);
             let prev = match last.get(&order_id) {
                 Some((s, h)) if *s == sequence - 1 => Some(h.clone()),
@@ -232,17 +235,17 @@ pub(super) async fn seal_events(pool: &PgPool) -> Result<u64, StoreError> {
             let hash = chain::event_hash(
                 &prev,
                 &chain::EventContent {
-                    id,
+                    id: e.id,
                     order_id,
                     sequence,
-                    kind: &kind,
-                    occurred_at,
-                    actor: &actor,
-                    data: &data,
+                    kind: &e.kind,
+                    occurred_at: e.occurred_at,
+                    actor: &e.actor,
+                    data: &e.data,
                 },
             );
             sqlx::query("UPDATE order_events SET prev_hash = $2, hash = $3 WHERE id = $1")
-                .bind(id)
+                .bind(e.id)
                 .bind(&prev)
                 .bind(&hash)
                 .execute(&mut *tx)

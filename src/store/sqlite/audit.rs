@@ -188,19 +188,23 @@ pub(super) async fn seal_events(writer: &SqlitePool) -> Result<u64, StoreError> 
             return Ok(sealed);
         }
         for r in &found {
-            let get = || -> Result<(String, String, i64, String, serde_json::Value, String, i64), anyhow::Error> {
+            let get = || -> Result<(String, StoredEvent), anyhow::Error> {
                 let data: String = r.try_get("data")?;
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("order_id")?,
-                    r.try_get("sequence")?,
-                    r.try_get("type")?,
-                    serde_json::from_str(&data)?,
-                    r.try_get("actor")?,
-                    r.try_get("occurred_at")?,
-                ))
+                let id: String = r.try_get("id")?;
+                let event = StoredEvent {
+                    id: Uuid::parse_str(&id)?,
+                    sequence: r.try_get("sequence")?,
+                    kind: r.try_get("type")?,
+                    data: serde_json::from_str(&data)?,
+                    actor: r.try_get("actor")?,
+                    occurred_at: from_micros(r.try_get("occurred_at")?)?,
+                    prev_hash: None,
+                    hash: None,
+                };
+                Ok((r.try_get("order_id")?, event))
             };
-            let (id, order_id, sequence, kind, data, actor, occurred_at) = get().map_err(StoreError::Internal)?;
+            let (order_id, e) = get().map_err(StoreError::Internal)?;
+            let sequence = e.sequence;
             after = (order_id.clone(), sequence);
             let prev = match last.get(&order_id) {
                 Some((s, h)) if *s == sequence - 1 => Some(h.clone()),
@@ -220,19 +224,19 @@ pub(super) async fn seal_events(writer: &SqlitePool) -> Result<u64, StoreError> 
             let hash = chain::event_hash(
                 &prev,
                 &chain::EventContent {
-                    id: Uuid::parse_str(&id).map_err(StoreError::internal)?,
+                    id: e.id,
                     order_id: Uuid::parse_str(&order_id).map_err(StoreError::internal)?,
                     sequence,
-                    kind: &kind,
-                    occurred_at: from_micros(occurred_at)?,
-                    actor: &actor,
-                    data: &data,
+                    kind: &e.kind,
+                    occurred_at: e.occurred_at,
+                    actor: &e.actor,
+                    data: &e.data,
                 },
             );
             sqlx::query("UPDATE order_events SET prev_hash = ?, hash = ? WHERE id = ?")
                 .bind(&prev)
                 .bind(&hash)
-                .bind(&id)
+                .bind(e.id.to_string())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
