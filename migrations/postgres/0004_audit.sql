@@ -2,13 +2,15 @@
 -- and stock writes, and an application role that may add to both but never change or remove a row.
 
 -- Each event holds the hash of the order's previous event (or 64 zeros) and SHA-256 over that and its own
--- content (docs/operations.md, "Audit trail and hash chains"). Events written before this migration are sealed
+-- content (docs/operations.md, "The hash, precisely"). Events written before this migration are sealed
 -- by `orderly migrate` right after it (the canonical encoding is defined in the application, not in SQL).
 ALTER TABLE order_events ADD COLUMN prev_hash text;
 ALTER TABLE order_events ADD COLUMN hash text;
 -- NOT VALID: holds for every row written (or sealed) from now on, without checking the rows not yet sealed.
 ALTER TABLE order_events ADD CONSTRAINT order_events_hashed
     CHECK (prev_hash IS NOT NULL AND hash IS NOT NULL) NOT VALID;
+-- What `orderly migrate` still has to seal: empty once done, so checking it on every migrate costs nothing.
+CREATE INDEX order_events_unsealed ON order_events (order_id, sequence) WHERE hash IS NULL;
 
 -- One global chain: `seq` numbers the rows 1, 2, 3 ... without gaps, in commit order (appends are serialised by
 -- an advisory lock), so removing any row but the newest breaks the chain.

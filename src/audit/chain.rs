@@ -1,7 +1,7 @@
 //! The hash chains that make the audit trail tamper-evident: order events are chained per order, audit rows in one
 //! global chain. A link is `hash = hex(SHA-256(prev_hash || content))`, where `prev_hash` is the 64 hex digits of
 //! the link before (or [`GENESIS`] for the first) and `content` a canonical JSON array of the row's own fields.
-//! docs/operations.md ("Audit trail and hash chains") defines the encoding so an auditor can recompute it without
+//! docs/operations.md ("The hash, precisely") defines the encoding so an auditor can recompute it without
 //! this code; any change here is a new format version (the first element of the array) and a new ADR.
 
 use sha2::{Digest, Sha256};

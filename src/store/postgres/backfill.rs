@@ -306,7 +306,7 @@ impl Backfill for PostgresStore {
         }
         let skus: Vec<&str> = stock.iter().map(|s| s.sku.as_str()).collect();
         let levels: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) FOR UPDATE")
+            sqlx::query_as("SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
                 .bind(&skus)
                 .fetch_all(&mut *tx)
                 .await
