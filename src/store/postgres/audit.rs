@@ -21,16 +21,25 @@ fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().map(|v| v.to_string())
 }
 
-/// Appends `entries` to the audit chain inside the caller's transaction.
-pub(super) async fn append(conn: &mut PgConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    if entries.is_empty() {
-        return Ok(());
-    }
+/// Takes the audit chain's lock until the transaction ends. A catalog write takes it first, before it reads what
+/// it will record as `before`: catalog and stock writes are then serialised (they are rare; orders never take it),
+/// so each row's `before` is exactly what the write replaced, and the lock always comes before any row lock.
+pub(super) async fn lock(conn: &mut PgConnection) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(AUDIT_LOCK)
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
+    Ok(())
+}
+
+/// Appends `entries` to the audit chain inside the caller's transaction (which holds [`lock`]; taking it again
+/// is harmless).
+pub(super) async fn append(conn: &mut PgConnection, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    lock(conn).await?;
     // Read after the lock: under READ COMMITTED this statement sees the head the previous holder committed.
     let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)

@@ -291,6 +291,7 @@ impl Backfill for PostgresStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        super::audit::lock(&mut tx).await?;
         let by = import_actor(run_id);
         let at = crate::domain::order::now_micros(now);
         let mut entries = Vec::with_capacity(products.len() + stock.len());

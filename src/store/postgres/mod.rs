@@ -187,12 +187,7 @@ pub(super) async fn upsert_product(conn: &mut sqlx::PgConnection, product: &Prod
 impl Catalog for PostgresStore {
     async fn put_product(&self, product: &Product, by: &Actor) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        // The row lock orders two writers of the same product, so each audit row's `before` is what it replaced.
-        sqlx::query("SELECT 1 FROM products WHERE sku = $1 FOR UPDATE")
-            .bind(product.sku.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        audit::lock(&mut tx).await?;
         let before = load_products(&mut tx, &[product.sku.as_str().to_owned()]).await?.pop();
         let created = upsert_product(&mut tx, product).await?;
         let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
@@ -208,6 +203,7 @@ impl Catalog for PostgresStore {
 
     async fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> Result<StockLevel, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        audit::lock(&mut tx).await?;
         let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = $1")
             .bind(sku.as_str())
             .fetch_optional(&mut *tx)
