@@ -92,7 +92,7 @@ pub(super) fn sku_strings(skus: &[Sku]) -> Vec<String> {
 }
 
 /// See `append_event`.
-const APPEND_EVENT: &str = "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, \
+pub(super) const APPEND_EVENT: &str = "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, \
     prev_hash, hash) SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, p.h, encode(sha256(convert_to(p.h || $8, 'UTF8')), \
     'hex') FROM (SELECT CASE WHEN $3 = 1 THEN repeat('0', 64) ELSE (SELECT hash FROM order_events \
     WHERE order_id = $2 AND sequence = $3 - 1) END AS h) AS p";
