@@ -121,7 +121,7 @@ seed_catalog() {
   done
 }
 
-staff_scopes="orders:read orders:write catalog:write stock:write"
+staff_scopes="orders:read orders:write catalog:write stock:write audit:read"
 customer_scopes="orders:read:own orders:write:own"
 phases=examples,coverage,fuzzing,stateful
 status=0

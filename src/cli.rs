@@ -1,4 +1,4 @@
-//! The `orderly` command line: `serve` (the default), `migrate`, `token`, `healthcheck`, `config`, `openapi`, and
+//! The `orderly` command line: `serve` (the default), `migrate`, `verify`, `token`, `healthcheck`, `config`, `openapi`, and
 //! the migration tools `import legacy`, `reconcile legacy`, `export legacy`.
 
 use std::io::{Read, Write};
@@ -30,6 +30,10 @@ pub enum Command {
     Serve,
     /// Apply database migrations, under a lock, and exit.
     Migrate,
+    /// Walk every order's event hash chain and the audit log's, print each broken link and a summary line
+    /// (`VERIFY orders=N events=N audit_rows=N broken=N`); exit 0 when all is intact, 3 when a link is broken,
+    /// 1 on any other error. Read-only; see docs/operations.md.
+    Verify,
     /// Print a signed JWT for development and tests (last line of output).
     Token {
         #[arg(long)]
@@ -71,6 +75,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             open_store(&config, true).await?;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::Verify => {
+            telemetry::logging::init(&config.log_level);
+            verify(&config).await
         }
         Command::Token { sub, scope, ttl } => {
             anyhow::ensure!(
@@ -117,6 +125,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "orderly started"
     );
     app.run_until_stopped(shutdown::signal()).await
+}
+
+/// How many broken links `verify` prints; the summary counts them all.
+const BROKEN_SHOWN: u64 = 100;
+
+async fn verify(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config, false).await?;
+    let mut shown = 0u64;
+    let mut first = None;
+    let summary = crate::audit::verify::verify(store.as_ref(), |b| {
+        if shown < BROKEN_SHOWN {
+            println!("{b}");
+        }
+        shown += 1;
+        first.get_or_insert_with(|| b.to_string());
+    })
+    .await
+    .context("reading the chains")?;
+    println!("{summary}");
+    match first {
+        None => Ok(()),
+        Some(first) => Err(legacy::Exit {
+            code: 3,
+            message: format!("{} broken link(s); the first: {first}", summary.broken),
+        }
+        .into()),
+    }
 }
 
 /// A minimal HTTP/1.1 GET against the admin port on loopback.

@@ -3,6 +3,7 @@
 //! - `domain`: money, VAT, pricing, stock and the order aggregate with its status machines. Pure, no I/O.
 //! - `store`: the persistence port and its PostgreSQL and SQLite adapters.
 //! - `http`: the axum adapter: one module per resource, problem+json errors, auth, idempotency headers.
+//! - `audit`: the hash chains of order events and audit rows, and `orderly verify`, which walks them.
 //! - `auth`: JWT verification and the development token minter.
 //! - `outbox`: the relay that publishes order events to NATS JetStream.
 //! - `telemetry`: Prometheus metrics and JSON logs.
@@ -11,6 +12,7 @@
 //! - `server`: builds the application, binds the API and admin listeners, drains on SIGTERM.
 //! - `cli`: the `orderly` command line.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

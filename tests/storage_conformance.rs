@@ -15,7 +15,7 @@ use orderly::domain::stock::{StockError, StockLevel};
 use orderly::domain::tax::TaxClass;
 use orderly::domain::values::{CountryCode, CustomerId, Quantity, Sku, StoreCode};
 use orderly::store::{
-    Executed, IdempotencyKey, OrderQuery, PlaceOrder, Store, StoreError, StoredResponse, UpdateOrder,
+    Actor, Executed, IdempotencyKey, OrderQuery, PlaceOrder, Store, StoreError, StoredResponse, UpdateOrder,
 };
 use time::OffsetDateTime;
 
@@ -123,8 +123,14 @@ async fn cancel(
 }
 
 async fn stocked(store: &dyn Store, code: &str, on_hand: i64) {
-    store.put_product(&product(code, 1235)).await.unwrap();
-    store.set_stock(&sku(code), on_hand).await.unwrap();
+    store
+        .put_product(&product(code, 1235), &Actor::system("test"))
+        .await
+        .unwrap();
+    store
+        .set_stock(&sku(code), on_hand, &Actor::system("test"))
+        .await
+        .unwrap();
 }
 
 async fn level(store: &dyn Store, code: &str) -> StockLevel {
@@ -133,7 +139,10 @@ async fn level(store: &dyn Store, code: &str) -> StockLevel {
 
 async fn products_round_trip_with_arabic_names_and_every_price(store: Arc<dyn Store>) {
     let p = product("DATES", 2500);
-    assert!(store.put_product(&p).await.unwrap(), "first put creates");
+    assert!(
+        store.put_product(&p, &Actor::system("test")).await.unwrap(),
+        "first put creates"
+    );
     let mut back = store.get_product(&sku("DATES")).await.unwrap().unwrap();
     back.prices.sort_by_key(|m| m.currency());
     let mut expected = p.clone();
@@ -144,14 +153,17 @@ async fn products_round_trip_with_arabic_names_and_every_price(store: Arc<dyn St
         prices: vec![Money::new(3000, Currency::Kwd)],
         ..p
     };
-    assert!(!store.put_product(&changed).await.unwrap(), "second put replaces");
+    assert!(
+        !store.put_product(&changed, &Actor::system("test")).await.unwrap(),
+        "second put replaces"
+    );
     assert_eq!(store.get_product(&sku("DATES")).await.unwrap().unwrap(), changed);
     assert!(store.get_product(&sku("NONE")).await.unwrap().is_none());
 }
 
 async fn stock_is_set_only_for_known_products_and_never_below_reserved(store: Arc<dyn Store>) {
     assert!(matches!(
-        store.set_stock(&sku("GHOST"), 5).await,
+        store.set_stock(&sku("GHOST"), 5, &Actor::system("test")).await,
         Err(StoreError::NotFound(orderly::store::Missing::Product))
     ));
     stocked(&*store, "OUD", 5).await;
@@ -163,7 +175,7 @@ async fn stock_is_set_only_for_known_products_and_never_below_reserved(store: Ar
             reserved: 3
         }
     );
-    let below = store.set_stock(&sku("OUD"), 2).await;
+    let below = store.set_stock(&sku("OUD"), 2, &Actor::system("test")).await;
     assert!(matches!(
         below,
         Err(StoreError::Stock {
@@ -172,7 +184,7 @@ async fn stock_is_set_only_for_known_products_and_never_below_reserved(store: Ar
         })
     ));
     assert_eq!(
-        store.set_stock(&sku("OUD"), 3).await.unwrap(),
+        store.set_stock(&sku("OUD"), 3, &Actor::system("test")).await.unwrap(),
         StockLevel {
             on_hand: 3,
             reserved: 3
@@ -212,7 +224,7 @@ async fn reservation_is_all_lines_or_none(store: Arc<dyn Store>) {
     assert!(page.orders.is_empty());
     // The refusal is the key's outcome: a retry gets it back even once the stock is there, and changes nothing;
     // a new key places the order.
-    store.set_stock(&sku("B"), 2).await.unwrap();
+    store.set_stock(&sku("B"), 2, &Actor::system("test")).await.unwrap();
     match place(&*store, &key("k", "k"), request("c1", &[("A", 2), ("B", 2)])).await {
         Ok(Executed::Replayed(response)) => assert_eq!(response, refuse(err)),
         other => panic!("expected the stored refusal, got {other:?}"),
@@ -258,7 +270,10 @@ async fn unknown_skus_fail_pricing_before_any_stock_moves(store: Arc<dyn Store>)
 }
 
 async fn a_product_without_stock_has_nothing_available(store: Arc<dyn Store>) {
-    store.put_product(&product("NEW", 100)).await.unwrap();
+    store
+        .put_product(&product("NEW", 100), &Actor::system("test"))
+        .await
+        .unwrap();
     let err = place(&*store, &key("k", "k"), request("c1", &[("NEW", 1)]))
         .await
         .unwrap_err();

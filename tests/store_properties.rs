@@ -17,7 +17,7 @@ use orderly::domain::pricing::PricingPolicy;
 use orderly::domain::status::OrderStatus;
 use orderly::domain::tax::TaxClass;
 use orderly::domain::values::{CountryCode, Quantity, Sku, StoreCode};
-use orderly::store::{Executed, IdempotencyKey, PlaceOrder, Store, StoredResponse, UpdateOrder};
+use orderly::store::{Actor, Executed, IdempotencyKey, PlaceOrder, Store, StoredResponse, UpdateOrder};
 use proptest::prelude::*;
 use time::OffsetDateTime;
 
@@ -135,8 +135,11 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
             tax_class: TaxClass::Standard,
             active: true,
         };
-        store.put_product(&product).await.unwrap();
-        store.set_stock(&product.sku, ON_HAND).await.unwrap();
+        store.put_product(&product, &Actor::system("test")).await.unwrap();
+        store
+            .set_stock(&product.sku, ON_HAND, &Actor::system("test"))
+            .await
+            .unwrap();
     }
     let mut ids = Vec::new();
     for (n, is_cod) in cod.iter().enumerate() {

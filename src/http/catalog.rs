@@ -1,4 +1,5 @@
 //! `/v1/products/{sku}` and `/v1/stock/{sku}`: the catalog staff maintain and the stock counts the warehouse sets.
+//! Every write is recorded in the audit log (`GET /v1/audit`) with the caller's `sub` and the request id.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -10,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, FieldError, Missing};
-use super::extract::{Auth, RawBody};
+use super::extract::{Auth, RawBody, RequestId};
 use super::wire::MoneyView;
 use crate::domain::Money;
 use crate::domain::catalog::Product;
@@ -125,13 +126,14 @@ fn parse_product(sku: Sku, r: ProductRequest) -> Result<Product, ApiError> {
 pub async fn put_product(
     State(state): State<AppState>,
     auth: Auth,
+    request: RequestId,
     Path(sku): Path<String>,
     body: RawBody,
 ) -> Result<Response, ApiError> {
     auth.require(&["catalog:write"])?;
     let body = body.json::<ProductRequest>()?;
     let product = parse_product(parse_sku(&sku)?, body.value)?;
-    let created = state.store.put_product(&product).await?;
+    let created = state.store.put_product(&product, &auth.actor(request)).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(ProductView::from(&product))).into_response())
 }
@@ -185,6 +187,7 @@ fn stock_view(sku: &Sku, level: StockLevel) -> StockView {
 pub async fn put_stock(
     State(state): State<AppState>,
     auth: Auth,
+    request: RequestId,
     Path(sku): Path<String>,
     body: RawBody,
 ) -> Result<Response, ApiError> {
@@ -194,7 +197,10 @@ pub async fn put_stock(
     if body.value.on_hand < 0 {
         return Err(ApiError::field("/on_hand", "on_hand must not be negative"));
     }
-    let level = state.store.set_stock(&sku, body.value.on_hand).await?;
+    let level = state
+        .store
+        .set_stock(&sku, body.value.on_hand, &auth.actor(request))
+        .await?;
     Ok(axum::Json(stock_view(&sku, level)).into_response())
 }
 

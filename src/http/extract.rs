@@ -190,7 +190,25 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// The request id the `observe` middleware assigned (and answers as `x-request-id`), which audit rows record so a
+/// write can be found in the request log. `None` only outside that middleware (handlers called directly).
+#[derive(Clone, Debug, Default)]
+pub struct RequestId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<RequestId>().cloned().unwrap_or_default())
+    }
+}
+
 impl Auth {
+    /// Who the audit log records for a write by this caller: the token's `sub` and the request id.
+    pub fn actor(&self, request: RequestId) -> crate::store::Actor {
+        crate::store::Actor::new(self.0.sub.clone(), request.0)
+    }
+
     /// Requires one of `scopes`; returns the one held.
     pub fn require(&self, scopes: &[&'static str]) -> Result<&'static str, ApiError> {
         scopes

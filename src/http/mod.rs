@@ -4,6 +4,7 @@
 
 pub mod accounting;
 pub mod admin;
+pub mod audit;
 pub mod catalog;
 pub mod commands;
 pub mod error;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(commands::router())
         .route("/v1/orders/{id}/events", axum::routing::get(events::events))
         .merge(catalog::router())
+        .merge(audit::router())
         .merge(openapi::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -134,6 +136,7 @@ async fn observe(State(state): State<AppState>, mut req: Request, next: Next) ->
         .and_then(trace_id)
         .map(str::to_owned);
     let span = tracing::info_span!("request", request_id = %id, trace_id = trace.as_deref().unwrap_or(""));
+    req.extensions_mut().insert(extract::RequestId(Some(id.clone())));
 
     let accounting = Accounting::start(&state, method, route, span.clone());
     req.extensions_mut().insert(accounting.notes());

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::audit::{Actor, Audit, AuditPage, AuditQuery, AuditRecord, ChainCursor, ChainLink};
 use super::{
     Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState, RelayLease,
     Store, StoreError, UpdateOrder,
@@ -75,9 +76,9 @@ macro_rules! timed_port {
 }
 
 timed_port!(Catalog {
-    fn put_product(&self, product: &Product) -> bool;
+    fn put_product(&self, product: &Product, by: &Actor) -> bool;
     fn get_product(&self, sku: &Sku) -> Option<Product>;
-    fn set_stock(&self, sku: &Sku, on_hand: i64) -> StockLevel;
+    fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> StockLevel;
     fn get_stock(&self, sku: &Sku) -> Option<StockLevel>;
 });
 
@@ -95,6 +96,12 @@ timed_port!(Outbox {
     fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> ();
     fn outbox_backlog(&self) -> OutboxBacklog;
     fn try_relay_lease(&self) -> Option<Box<dyn RelayLease>>;
+});
+
+timed_port!(Audit {
+    fn audit_log(&self, query: &AuditQuery) -> AuditPage;
+    fn audit_chain(&self, after_seq: i64, limit: u32) -> Vec<AuditRecord>;
+    fn event_chains(&self, after: Option<ChainCursor>, limit: u32) -> Vec<ChainLink>;
 });
 
 #[async_trait]

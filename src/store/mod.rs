@@ -4,6 +4,7 @@
 //! command flows in `commands`, written once over the `UnitOfWork` trait, so idempotency, stock reservation and
 //! event numbering behave identically on both. The storage conformance suite in `tests/` holds them to that.
 
+pub mod audit;
 pub mod backfill;
 mod commands;
 pub mod instrumented;
@@ -12,6 +13,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use audit::{Actor, Audit};
 pub use backfill::{Backfill, MigrationStore};
 pub use port::{Catalog, Health, Orders, Outbox, RelayLease, Store};
 

@@ -1,11 +1,12 @@
 //! The port, split by concern so each caller (and the timing decorator) deals with the part it uses: the catalog
-//! and its stock, orders, the outbox, and health. `Store` is all four, for the one `Arc<dyn Store>` the service
+//! and its stock, orders, the outbox, health, and the audit trail (`audit`). `Store` is all five, for the one `Arc<dyn Store>` the service
 //! shares.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::audit::{Actor, Audit};
 use super::{Executed, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, PoolState, StoreError, UpdateOrder};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -16,11 +17,13 @@ use crate::domain::values::Sku;
 /// Products and their stock, as the back office maintains them.
 #[async_trait]
 pub trait Catalog: Send + Sync {
-    /// Creates or replaces a product. Returns true when it was created.
-    async fn put_product(&self, product: &Product) -> Result<bool, StoreError>;
+    /// Creates or replaces a product, recording who did it in the audit log in the same transaction. Returns true
+    /// when it was created.
+    async fn put_product(&self, product: &Product, by: &Actor) -> Result<bool, StoreError>;
     async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError>;
-    /// Sets the counted stock of an existing product, keeping what open orders reserve.
-    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError>;
+    /// Sets the counted stock of an existing product, keeping what open orders reserve; audited like
+    /// `put_product`.
+    async fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> Result<StockLevel, StoreError>;
     async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError>;
 }
 
@@ -67,10 +70,10 @@ pub trait Health: Send + Sync {
     async fn schema_is_current(&self) -> Result<bool, StoreError>;
 }
 
-/// The whole port, implemented by every type that implements its four parts.
-pub trait Store: Catalog + Orders + Outbox + Health + 'static {}
+/// The whole port, implemented by every type that implements its five parts.
+pub trait Store: Catalog + Orders + Outbox + Health + Audit + 'static {}
 
-impl<T: Catalog + Orders + Outbox + Health + 'static> Store for T {}
+impl<T: Catalog + Orders + Outbox + Health + Audit + 'static> Store for T {}
 
 /// Held by the one replica whose relay publishes the outbox; dropping it hands the role on.
 #[async_trait]

@@ -38,12 +38,14 @@ pub use operations::{Operation, operations};
         super::catalog::get_product,
         super::catalog::put_stock,
         super::catalog::get_stock,
+        super::audit::audit_log,
     ),
     components(schemas(super::error::Problem, super::wire::OrderView)),
     tags(
         (name = "orders", description = "Place, read and list orders"),
         (name = "lifecycle", description = "Payments, cash on delivery, shipments, returns and refunds"),
-        (name = "catalog", description = "Products and stock")
+        (name = "catalog", description = "Products and stock"),
+        (name = "audit", description = "Who changed the catalog and stock, hash-chained")
     )
 )]
 struct Handlers;
@@ -181,11 +183,16 @@ fn constrain_parameters(doc: &mut Value) {
         "created_to": {"type": "string", "format": "date-time"},
         "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
         "cursor": {"type": "string", "pattern": super::orders::CURSOR_PATTERN},
+        "entity": {"type": "string", "pattern": super::audit::ENTITY_PATTERN},
+        "from": {"type": "string", "format": "date-time"},
+        "to": {"type": "string", "format": "date-time"},
     });
+    // Parameters whose constraints differ by path: the audit log's cursor is a row number.
+    let audit_cursor = json!({"type": "string", "pattern": super::audit::CURSOR_PATTERN});
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
-    for item in paths.values_mut() {
+    for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for operation in item.values_mut() {
             let Some(params) = operation["parameters"].as_array_mut() else {
@@ -193,7 +200,9 @@ fn constrain_parameters(doc: &mut Value) {
             };
             for param in params {
                 let name = param["name"].as_str().unwrap_or("").to_owned();
-                if param["in"] != "header" && schemas[&name].is_object() {
+                if path == "/v1/audit" && name == "cursor" {
+                    param["schema"] = audit_cursor.clone();
+                } else if param["in"] != "header" && schemas[&name].is_object() {
                     param["schema"] = schemas[&name].clone();
                 }
             }

@@ -162,6 +162,17 @@ pub fn operations() -> Vec<Operation> {
             if_match: false,
             command: None,
         },
+        Operation {
+            method: "get",
+            path: "/v1/audit",
+            operation_id: "audit_log",
+            scopes: &[crate::http::audit::AUDIT_READ],
+            success: ok(),
+            problems: authenticated(vec![Code::ValidationFailed], &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
     ];
     ops.extend(COMMANDS.iter().map(|e| Operation {
         method: "post",

@@ -2,18 +2,23 @@
 //! batch in one transaction, which is what makes a million-order import run near COPY's own speed. Synced orders
 //! are few and go through plain statements, each guarded by the version the import read.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::copy::{CopyRows, copy_in};
-use super::pg_rows::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_of};
+use super::pg_rows::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, load_products, orders_of};
 use super::{PostgresStore, upsert_product};
+use crate::audit::chain::{self, GENESIS};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::status::StatusMachine;
+use crate::domain::stock::StockLevel;
+use crate::store::audit::{import_actor, product_entry, stock_entry};
 use crate::store::backfill::{Backfill, BackfillAction, BackfillBatch, BackfillOrder, LegacyRecord, StockCount};
 use crate::store::{OrderCursor, StoreError, db_error};
 
@@ -64,8 +69,9 @@ fn line_rows(rows: &mut CopyRows, o: &Order) {
     }
 }
 
-/// Imported history is backfill, so its events are stored as already published (see docs/migration.md).
-fn event_row(rows: &mut CopyRows, e: &OrderEvent) -> Result<(), StoreError> {
+/// Imported history is backfill, so its events are stored as already published (see docs/migration.md). The event
+/// is chained onto `prev_hash`, the hash of the order's event before it.
+fn event_row(rows: &mut CopyRows, e: &OrderEvent, prev_hash: &str) -> Result<(), StoreError> {
     rows.start()
         .uuid(e.id)
         .uuid(e.order_id)
@@ -74,7 +80,9 @@ fn event_row(rows: &mut CopyRows, e: &OrderEvent) -> Result<(), StoreError> {
         .text(&e.change.data().to_string())
         .text(&e.actor)
         .time(e.occurred_at)?
-        .time(e.occurred_at)?;
+        .time(e.occurred_at)?
+        .text(prev_hash)
+        .text(&chain::of_event(prev_hash, e));
     Ok(())
 }
 
@@ -84,8 +92,8 @@ const ORDER_COLUMNS_COPIED: &str = "id, number, store, customer_id, currency, pa
     shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy";
 const COPY_LINES: &str = "COPY order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
     tax_class, subtotal_minor, tax_minor, total_minor) FROM STDIN";
-const COPY_EVENTS: &str =
-    "COPY order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at) FROM STDIN";
+const COPY_EVENTS: &str = "COPY order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at, prev_hash, hash) \
+     FROM STDIN";
 const COPY_LEGACY: &str =
     "COPY legacy_orders (legacy_order_id, order_id, checksum, synced_version, run_id, action) FROM STDIN";
 
@@ -98,17 +106,29 @@ const SYNC_STAGED: &str = "UPDATE orders o SET customer_id = s.customer_id, curr
     created_at = s.created_at, updated_at = s.updated_at, progress = s.progress, legacy = s.legacy \
     FROM legacy_sync s WHERE o.id = s.id AND o.version = s.version - 1 RETURNING o.id";
 
-/// COPYs the lines and events of `orders`, and their `legacy_orders` rows when they are new.
+/// COPYs the lines and events of `orders`, and their `legacy_orders` rows when they are new. `prev_hashes` holds
+/// the hash of each synced order's latest event; a new order's first event chains onto the genesis hash.
 async fn copy_parts(
     conn: &mut PgConnection,
     run_id: i64,
     orders: &[&BackfillOrder],
-    new: bool,
+    prev_hashes: Option<&HashMap<Uuid, String>>,
 ) -> Result<(), StoreError> {
+    let new = prev_hashes.is_none();
     let (mut lines, mut events, mut legacy) = (CopyRows::default(), CopyRows::default(), CopyRows::default());
     for b in orders {
         line_rows(&mut lines, &b.order);
-        event_row(&mut events, &b.event)?;
+        let prev = match prev_hashes {
+            None => GENESIS,
+            Some(hashes) => hashes.get(&b.order.id).map(String::as_str).ok_or_else(|| {
+                StoreError::internal(anyhow::anyhow!(
+                    "order {} has no event {} to chain onto",
+                    b.order.id,
+                    b.event.sequence - 1
+                ))
+            })?,
+        };
+        event_row(&mut events, &b.event, prev)?;
         legacy
             .start()
             .int(b.legacy_order_id)
@@ -141,7 +161,7 @@ async fn write_created(conn: &mut PgConnection, run_id: i64, created: &[Backfill
         order_rows(created)?,
     )
     .await?;
-    copy_parts(conn, run_id, &created.iter().collect::<Vec<_>>(), true).await
+    copy_parts(conn, run_id, &created.iter().collect::<Vec<_>>(), None).await
 }
 
 /// Writes the synced orders still at the version the import read; returns the legacy ids of the others, which
@@ -173,7 +193,19 @@ async fn write_synced(conn: &mut PgConnection, run_id: i64, synced: &[BackfillOr
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-    copy_parts(conn, run_id, &kept, false).await?;
+    // The orders moved in are locked by the UPDATE above, so their latest events stay the latest.
+    let sequences: Vec<i64> = kept.iter().map(|b| b.event.sequence - 1).collect();
+    let prev: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+        "SELECT e.order_id, e.hash FROM order_events e \
+         JOIN unnest($1::uuid[], $2::int8[]) AS v(id, seq) ON e.order_id = v.id AND e.sequence = v.seq",
+    )
+    .bind(&ids)
+    .bind(&sequences)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let prev: HashMap<Uuid, String> = prev.into_iter().filter_map(|(id, h)| Some((id, h?))).collect();
+    copy_parts(conn, run_id, &kept, Some(&prev)).await?;
     let legacy_ids: Vec<i64> = kept.iter().map(|b| b.legacy_order_id).collect();
     let checksums: Vec<&str> = kept.iter().map(|b| b.checksum.as_str()).collect();
     let versions: Vec<i64> = kept.iter().map(|b| b.order.version).collect();
@@ -259,10 +291,38 @@ impl Backfill for PostgresStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        super::audit::lock(&mut tx).await?;
+        let by = import_actor(run_id);
+        let at = crate::domain::order::now_micros(now);
+        let mut entries = Vec::with_capacity(products.len() + stock.len());
+        let product_skus: Vec<String> = products.iter().map(|p| p.sku.as_str().to_owned()).collect();
+        let before: HashMap<String, Product> = load_products(&mut tx, &product_skus)
+            .await?
+            .into_iter()
+            .map(|p| (p.sku.as_str().to_owned(), p))
+            .collect();
         for product in products {
             upsert_product(&mut tx, product).await?;
+            entries.push(product_entry(&by, at, before.get(product.sku.as_str()), product));
         }
         let skus: Vec<&str> = stock.iter().map(|s| s.sku.as_str()).collect();
+        let levels: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE")
+                .bind(&skus)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        let levels: HashMap<String, StockLevel> = levels
+            .into_iter()
+            .map(|(sku, on_hand, reserved)| (sku, StockLevel { on_hand, reserved }))
+            .collect();
+        for s in stock {
+            let after = StockLevel {
+                on_hand: s.on_hand,
+                reserved: s.reserved,
+            };
+            entries.push(stock_entry(&by, at, &s.sku, levels.get(s.sku.as_str()).copied(), after));
+        }
         let on_hand: Vec<i64> = stock.iter().map(|s| s.on_hand).collect();
         let reserved: Vec<i64> = stock.iter().map(|s| s.reserved).collect();
         sqlx::query(
@@ -278,6 +338,7 @@ impl Backfill for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        super::audit::append(&mut tx, &entries).await?;
         sqlx::query("UPDATE legacy_runs SET finished_at = $2 WHERE id = $1")
             .bind(run_id)
             .bind(now)

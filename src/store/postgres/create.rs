@@ -5,6 +5,7 @@
 use sqlx::{PgConnection, Row};
 
 use super::uow::{StockArrays, bind_event, contention_error, sku_strings};
+use crate::audit::chain::{self, GENESIS};
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::Sku;
@@ -87,8 +88,8 @@ pub(super) const INSERT_PLACED: &str = "WITH o AS (INSERT INTO orders (id, numbe
        tax_class, subtotal_minor, tax_minor, total_minor) \
        SELECT $1, * FROM unnest($21::int4[], $22::text[], $23::text[], $24::text[], $25::int4[], $26::int8[], \
        $27::text[], $28::int8[], $29::int8[], $30::int8[])), \
-     e AS (INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
-       VALUES ($31, $32, $33, $34, $35::jsonb, $36, $37)), \
+     e AS (INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, prev_hash, hash) \
+       VALUES ($31, $32, $33, $34, $35::jsonb, $36, $37, $46, $47)), \
      s AS (UPDATE stock AS s SET on_hand = v.on_hand, reserved = v.reserved, updated_at = now() \
        FROM unnest($43::text[], $44::int8[], $45::int8[]) AS v(sku, on_hand, reserved) \
        WHERE s.sku = v.sku AND s.sku = ANY($43)) \
@@ -97,7 +98,8 @@ pub(super) const INSERT_PLACED: &str = "WITH o AS (INSERT INTO orders (id, numbe
 
 /// One round trip instead of five: the reserved stock levels (rows this transaction has locked; `s.sku = ANY`
 /// keeps the generic plan on the primary key, see `write_stock`), the order, its lines, its event and the stored
-/// response, as one statement (foreign keys are checked at its end, when the order row exists).
+/// response, as one statement (foreign keys are checked at its end, when the order row exists). The event is the
+/// order's first, so it chains onto the genesis hash.
 pub(super) async fn insert_placed(conn: &mut PgConnection, placed: &Placed<'_>) -> Result<(), StoreError> {
     let Placed {
         reserved,
@@ -148,6 +150,8 @@ pub(super) async fn insert_placed(conn: &mut PgConnection, placed: &Placed<'_>) 
         .bind(&stock.skus)
         .bind(&stock.on_hand)
         .bind(&stock.reserved)
+        .bind(GENESIS)
+        .bind(chain::of_event(GENESIS, e))
         .execute(conn)
         .await
         .map_err(db_error)?;

@@ -2,6 +2,7 @@
 //! updates go in one statement each through `unnest`, and a duplicate Idempotency-Key blocks on the primary key
 //! until the first request commits, bounded by `lock_timeout`.
 
+mod audit;
 mod backfill;
 mod copy;
 mod create;
@@ -24,6 +25,7 @@ use sqlx::{QueryBuilder, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::audit::{Actor, product_entry, stock_entry};
 use super::commands;
 use super::rows;
 use super::{
@@ -99,8 +101,14 @@ impl PostgresStore {
     }
 
     /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock meanwhile, so two migrators never race.
+    /// Then seals the events written before the hash chain existed (migration 0004), which SQL alone cannot hash.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(StoreError::internal)
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::internal)?;
+        let sealed = audit::seal_events(&self.pool).await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "order events written before the hash chain sealed");
+        }
+        Ok(())
     }
 }
 
@@ -177,9 +185,13 @@ pub(super) async fn upsert_product(conn: &mut sqlx::PgConnection, product: &Prod
 
 #[async_trait]
 impl Catalog for PostgresStore {
-    async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
+    async fn put_product(&self, product: &Product, by: &Actor) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        audit::lock(&mut tx).await?;
+        let before = load_products(&mut tx, &[product.sku.as_str().to_owned()]).await?.pop();
         let created = upsert_product(&mut tx, product).await?;
+        let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
+        audit::append(&mut tx, &[product_entry(by, at, before.as_ref(), product)]).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(created)
     }
@@ -189,8 +201,9 @@ impl Catalog for PostgresStore {
         Ok(load_products(&mut conn, &[sku.as_str().to_owned()]).await?.pop())
     }
 
-    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError> {
+    async fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> Result<StockLevel, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        audit::lock(&mut tx).await?;
         let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = $1")
             .bind(sku.as_str())
             .fetch_optional(&mut *tx)
@@ -199,17 +212,21 @@ impl Catalog for PostgresStore {
         if exists.is_none() {
             return Err(StoreError::NotFound(crate::store::Missing::Product));
         }
-        sqlx::query("INSERT INTO stock (sku, on_hand, reserved) VALUES ($1, 0, 0) ON CONFLICT (sku) DO NOTHING")
-            .bind(sku.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let inserted =
+            sqlx::query("INSERT INTO stock (sku, on_hand, reserved) VALUES ($1, 0, 0) ON CONFLICT (sku) DO NOTHING")
+                .bind(sku.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .rows_affected()
+                == 1;
         let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = $1 FOR UPDATE")
             .bind(sku.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_error)?;
-        let level = stock_level(&row)?
+        let before = stock_level(&row)?;
+        let level = before
             .with_on_hand(on_hand)
             .map_err(|source: StockError| StoreError::Stock {
                 sku: sku.clone(),
@@ -221,6 +238,9 @@ impl Catalog for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
+        let before = (!inserted).then_some(before);
+        audit::append(&mut tx, &[stock_entry(by, at, sku, before, level)]).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(level)
     }

@@ -7,7 +7,7 @@
 use sqlx::{Connection, Executor, PgConnection};
 
 use super::create::{INSERT_PLACED, LOAD_FOR_PLACING};
-use super::uow::{LOCK_ORDER, WRITE_STOCK};
+use super::uow::{APPEND_EVENT, LOCK_ORDER, WRITE_STOCK};
 use super::{GET_ORDER, OrderCursor, OrderQuery, list_query};
 use crate::domain::status::OrderStatus;
 use crate::domain::values::CustomerId;
@@ -29,8 +29,9 @@ const LOAD: &str = "
         subtotal_minor, tax_minor, total_minor)
       SELECT o.id, n, (1000 + n * 500)::text, 'P', 'م', 1, 1000, 'standard', 1000, 0, 1000
       FROM orders o, generate_series(1, 3) n;
-    INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at)
-      SELECT gen_random_uuid(), id, 1, 'order.placed', '{}', 'ops', created_at, now() FROM orders;
+    INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at, prev_hash, hash)
+      SELECT gen_random_uuid(), id, 1, 'order.placed', '{}', 'ops', created_at, now(), repeat('0', 64),
+        md5(id::text) || md5(id::text) FROM orders;
     INSERT INTO idempotency_keys (principal, key, fingerprint, created_at, expires_at)
       SELECT 'ops', g::text, 'f', now(), now() + interval '1 day' FROM generate_series(1, 30000) g;
     ANALYZE;";
@@ -117,6 +118,7 @@ async fn request_path_statements_have_generic_plans_without_full_scans() {
         WRITE_STOCK.into(),
         LOAD_FOR_PLACING.into(),
         INSERT_PLACED.into(),
+        APPEND_EVENT.into(),
     ];
     statements.extend(lists.iter().map(|q| list_query(q).sql().to_owned()));
 

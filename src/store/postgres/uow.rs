@@ -91,6 +91,12 @@ pub(super) fn sku_strings(skus: &[Sku]) -> Vec<String> {
     skus.iter().map(|s| s.as_str().to_owned()).collect()
 }
 
+/// See `append_event`.
+pub(super) const APPEND_EVENT: &str = "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, \
+    prev_hash, hash) SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, p.h, encode(sha256(convert_to(p.h || $8, 'UTF8')), \
+    'hex') FROM (SELECT CASE WHEN $3 = 1 THEN repeat('0', 64) ELSE (SELECT hash FROM order_events \
+    WHERE order_id = $2 AND sequence = $3 - 1) END AS h) AS p";
+
 /// The writes of an update, one statement each.
 impl PgUnitOfWork {
     async fn write_stock(&mut self, levels: &[(Sku, StockLevel)]) -> Result<(), StoreError> {
@@ -123,17 +129,16 @@ impl PgUnitOfWork {
         Ok(())
     }
 
+    /// Chains the event onto the order's previous one in the same statement: the server reads the previous hash
+    /// (the order is locked, so it is the last one) and takes SHA-256 over it and the canonical content computed
+    /// here, saving the round trip a read would cost. A missing predecessor leaves `hash` NULL, which the
+    /// `order_events_hashed` constraint refuses.
     async fn append_event(&mut self, e: &OrderEvent) -> Result<(), StoreError> {
-        bind_event(
-            sqlx::query(
-                "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at) \
-                 VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
-            ),
-            e,
-        )
-        .execute(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
+        bind_event(sqlx::query(APPEND_EVENT), e)
+            .bind(crate::audit::chain::event_content_of(e))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 

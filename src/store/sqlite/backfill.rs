@@ -6,11 +6,13 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::sqlite_rows::{ORDER_COLUMNS, micros, order_row, uuid_of};
+use super::sqlite_rows::{ORDER_COLUMNS, load_products, micros, order_row, stock_level, uuid_of};
 use super::uow::{append_event, insert_order, replace_order};
 use super::{SqliteStore, upsert_product};
 use crate::domain::catalog::Product;
 use crate::domain::order::Order;
+use crate::domain::stock::StockLevel;
+use crate::store::audit::{import_actor, product_entry, stock_entry};
 use crate::store::backfill::{Backfill, BackfillAction, BackfillBatch, BackfillOrder, LegacyRecord, StockCount};
 use crate::store::{OrderCursor, StoreError, db_error, rows};
 
@@ -160,10 +162,28 @@ impl Backfill for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let by = import_actor(run_id);
+        let at = crate::domain::order::now_micros(now);
+        let mut entries = Vec::with_capacity(products.len() + stock.len());
         for product in products {
+            let before = load_products(&mut tx, std::slice::from_ref(&product.sku)).await?.pop();
             upsert_product(&mut tx, product).await?;
+            entries.push(product_entry(&by, at, before.as_ref(), product));
         }
         for s in stock {
+            let before = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = ?")
+                .bind(s.sku.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?
+                .as_ref()
+                .map(stock_level)
+                .transpose()?;
+            let after = StockLevel {
+                on_hand: s.on_hand,
+                reserved: s.reserved,
+            };
+            entries.push(stock_entry(&by, at, &s.sku, before, after));
             sqlx::query(
                 "INSERT INTO stock (sku, on_hand, reserved, updated_at) VALUES (?, ?, ?, ?) \
                  ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand, reserved = excluded.reserved, \
@@ -177,6 +197,7 @@ impl Backfill for SqliteStore {
             .await
             .map_err(db_error)?;
         }
+        super::audit::append(&mut tx, &entries).await?;
         sqlx::query("UPDATE legacy_runs SET finished_at = ? WHERE id = ?")
             .bind(micros(now))
             .bind(run_id)

@@ -5,6 +5,7 @@
 //! duplicate Idempotency-Key therefore waits its turn and then finds the first request's committed response.
 //! Durability: WAL with `synchronous = FULL`, so an acknowledged order survives power loss, not just a crash.
 
+mod audit;
 mod backfill;
 mod sqlite_rows;
 mod uow;
@@ -24,6 +25,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::audit::{Actor, product_entry, stock_entry};
 use super::commands;
 use super::rows::{self, LineRow};
 use super::{
@@ -97,8 +99,14 @@ impl SqliteStore {
     }
 
     /// Applies pending migrations on the writer connection.
+    /// Then seals the events written before the hash chain existed (migration 0004).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.writer).await.map_err(StoreError::internal)
+        MIGRATOR.run(&self.writer).await.map_err(StoreError::internal)?;
+        let sealed = audit::seal_events(&self.writer).await?;
+        if sealed > 0 {
+            tracing::info!(sealed, "order events written before the hash chain sealed");
+        }
+        Ok(())
     }
 
     async fn lines_of(&self, ids: &[Uuid]) -> Result<Vec<LineRow>, StoreError> {
@@ -158,9 +166,12 @@ pub(super) async fn upsert_product(conn: &mut sqlx::SqliteConnection, product: &
 
 #[async_trait]
 impl Catalog for SqliteStore {
-    async fn put_product(&self, product: &Product) -> Result<bool, StoreError> {
+    async fn put_product(&self, product: &Product, by: &Actor) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let before = load_products(&mut tx, std::slice::from_ref(&product.sku)).await?.pop();
         let created = upsert_product(&mut tx, product).await?;
+        let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
+        audit::append(&mut tx, &[product_entry(by, at, before.as_ref(), product)]).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(created)
     }
@@ -170,7 +181,7 @@ impl Catalog for SqliteStore {
         Ok(load_products(&mut conn, std::slice::from_ref(sku)).await?.pop())
     }
 
-    async fn set_stock(&self, sku: &Sku, on_hand: i64) -> Result<StockLevel, StoreError> {
+    async fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> Result<StockLevel, StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = ?")
             .bind(sku.as_str())
@@ -185,15 +196,14 @@ impl Catalog for SqliteStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
-        let level = match current {
-            Some(row) => stock_level(&row)?,
-            None => StockLevel::empty(),
-        }
-        .with_on_hand(on_hand)
-        .map_err(|source: StockError| StoreError::Stock {
-            sku: sku.clone(),
-            source,
-        })?;
+        let before = current.as_ref().map(stock_level).transpose()?;
+        let level = before
+            .unwrap_or_else(StockLevel::empty)
+            .with_on_hand(on_hand)
+            .map_err(|source: StockError| StoreError::Stock {
+                sku: sku.clone(),
+                source,
+            })?;
         sqlx::query(
             "INSERT INTO stock (sku, on_hand, reserved, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at",
@@ -205,6 +215,8 @@ impl Catalog for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
+        audit::append(&mut tx, &[stock_entry(by, at, sku, before, level)]).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(level)
     }

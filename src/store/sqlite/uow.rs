@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::sqlite_rows::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, micros, order_row, stock_level};
+use crate::audit::chain::{self, GENESIS};
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
@@ -104,15 +105,35 @@ pub(super) async fn insert_lines(conn: &mut SqliteConnection, o: &Order) -> Resu
     Ok(())
 }
 
-/// Appends an event; `published_at` is set only for backfilled history, which is not news to publish.
+/// Appends an event, chained onto the order's previous one (every caller holds the writer, so that is the
+/// latest); `published_at` is set only for backfilled history, which is not news to publish.
 pub(super) async fn append_event(
     conn: &mut SqliteConnection,
     e: &OrderEvent,
     published_at: Option<i64>,
 ) -> Result<(), StoreError> {
+    let prev_hash = if e.sequence == 1 {
+        GENESIS.to_owned()
+    } else {
+        sqlx::query_scalar::<_, Option<String>>("SELECT hash FROM order_events WHERE order_id = ? AND sequence = ?")
+            .bind(e.order_id.to_string())
+            .bind(e.sequence - 1)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_error)?
+            .flatten()
+            .ok_or_else(|| {
+                StoreError::internal(anyhow::anyhow!(
+                    "order {} has no hashed event {} to chain onto",
+                    e.order_id,
+                    e.sequence - 1
+                ))
+            })?
+    };
+    let hash = chain::of_event(&prev_hash, e);
     sqlx::query(
-        "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at, \
+         prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(e.id.to_string())
     .bind(e.order_id.to_string())
@@ -122,6 +143,8 @@ pub(super) async fn append_event(
     .bind(&e.actor)
     .bind(micros(e.occurred_at))
     .bind(published_at)
+    .bind(&prev_hash)
+    .bind(&hash)
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
