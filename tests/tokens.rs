@@ -276,3 +276,39 @@ async fn typ_at_jwt_can_be_required() {
     // What `orderly token` mints passes.
     assert_eq!(status(&app, &app.staff()).await, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_jwks_cannot_be_read_does_not_start() {
+    let Some(mut db) = common::fresh_db(Backend::Sqlite).await else {
+        return;
+    };
+    db.config.jwt_jwks_file = Some(db.config.sqlite_path.with_file_name("missing-jwks.json"));
+    let error = match orderly::server::Application::build(&db.config).await {
+        Ok(_) => panic!("started without its JWKS"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(error.contains("cannot read the JWKS"), "{error}");
+}
+
+/// The binary itself, as a deployment starts it: production refuses weak secrets before doing anything else.
+#[test]
+fn the_binary_in_production_refuses_a_weak_secret_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |secret: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderly"))
+            .arg("migrate")
+            .current_dir(dir.path())
+            .env_clear()
+            .env("ORDERLY_ENV", "production")
+            .env("ORDERLY_JWT_SECRET", secret)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, stderr) = run(&"a".repeat(32));
+    assert!(!ok && stderr.contains("too little entropy"), "{stderr}");
+    let (ok, stderr) = run("compose-only-secret-replace-me-0123456789");
+    assert!(!ok && stderr.contains("development key"), "{stderr}");
+    let (ok, stderr) = run(&hex::encode(rand::random::<[u8; 32]>()));
+    assert!(ok, "a strong secret is accepted: {stderr}");
+}
