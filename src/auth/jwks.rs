@@ -47,7 +47,7 @@ impl Source {
         match self {
             Source::File(path) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
             Source::Url { url, client } => {
-                let response = client
+                let mut response = client
                     .get(url)
                     .header(reqwest::header::ACCEPT, "application/jwk-set+json, application/json")
                     .send()
@@ -57,8 +57,15 @@ impl Source {
                 if response.content_length().is_some_and(|n| n > MAX_JWKS_BYTES as u64) {
                     return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
                 }
-                let body = response.bytes().await.map_err(|e| e.to_string())?;
-                Ok(body.to_vec())
+                // Read in chunks, so a body without a length cannot grow past the cap either.
+                let mut body = Vec::new();
+                while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+                    if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                        return Err(format!("larger than {MAX_JWKS_BYTES} bytes"));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(body)
             }
         }
     }
