@@ -25,11 +25,15 @@ LABEL org.opencontainers.image.title="orderly" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}"
 
-# With no configuration the service runs on the embedded SQLite in the data volume, with a generated development
-# key beside it. Shutdown: readiness fails at once, serving goes on for 2 s, then in-flight requests get up to 7 s:
-# 2 + 7 < 10 s, Docker's stop timeout, so `docker stop` never needs SIGKILL (with ORDERLY_NATS_URL set the outbox
-# relay may take 5 s more: `docker stop -t 20`). Kubernetes sets its own values and a grace period above them.
-ENV ORDERLY_SQLITE_PATH=/data/orderly.db \
+# The image is what gets deployed, so it runs in production (the binary alone defaults to development, so that
+# `cargo run` needs nothing): started without a real token key (ORDERLY_JWT_JWKS_URL, or a strong
+# ORDERLY_JWT_SECRET) it refuses to start and says so. `-e ORDERLY_ENV=development` gives the laptop mode: the
+# embedded SQLite in the data volume with a generated development key beside it (mode 0600).
+# Shutdown: readiness fails at once, serving goes on for 2 s, then in-flight requests get up to 7 s: 2 + 7 < 10 s,
+# Docker's stop timeout, so `docker stop` never needs SIGKILL (with ORDERLY_NATS_URL set the outbox relay may take
+# 5 s more: `docker stop -t 20`). Kubernetes sets its own values and a grace period above them.
+ENV ORDERLY_ENV=production \
+    ORDERLY_SQLITE_PATH=/data/orderly.db \
     ORDERLY_DEV_KEY_FILE=/data/orderly-dev.key \
     ORDERLY_SHUTDOWN_DELAY_MS=2000 \
     ORDERLY_DRAIN_TIMEOUT_MS=7000 \

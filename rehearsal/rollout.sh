@@ -129,7 +129,8 @@ canary() {
 # ---- data and load ------------------------------------------------------------------------------------------------
 seed_data() {
   local sku i body
-  TOKEN=$(docker run --rm -e ORDERLY_JWT_SECRET "${REF[v1]}" token --sub rehearsal \
+  # `orderly token` is a development tool; the image runs in production unless told otherwise.
+  TOKEN=$(docker run --rm -e ORDERLY_ENV=development -e ORDERLY_JWT_SECRET "${REF[v1]}" token --sub rehearsal \
     --scope "orders:read orders:write catalog:write stock:write" --ttl 3600 | tail -n1)
   SKUS="REH-1,REH-2,REH-3,REH-4"
   ORDER_IDS=

@@ -14,9 +14,11 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULE_SOURCE = "deploy/monitoring/prometheusrule.yaml"
-REQUIRED_SECRETS = {"database_url", "jwt_secret"}  # the others (nats_url) may be absent: the relay is then off
-UNSET_ON_PURPOSE = {"jwt_public_key_file", "jwt_private_key_file"}  # HS256; see base/config.env
-EGRESS = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 4222)}
+REQUIRED_SECRETS = {"database_url"}  # the others (nats_url) may be absent: the relay is then off
+# Tokens are verified against the JWKS URL: no key material in the pods (ADR 0009; see base/config.env).
+UNSET_ON_PURPOSE = {"jwt_secret", "jwt_jwks_file", "jwt_public_key_file", "jwt_private_key_file", "jwt_key_id"}
+SIGNING_MATERIAL = ("ORDERLY_JWT_SECRET", "ORDERLY_JWT_PRIVATE_KEY_FILE")
+EGRESS = {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 4222), ("TCP", 443)}
 RULES = []
 
 
@@ -195,7 +197,7 @@ def network_policy(r):
     if {port for _, port in ingress} != {"http", "admin"} or ("monitoring", "admin") not in ingress:
         yield f"ingress must be the API port from the ingress controller, admin from monitoring; got {sorted(map(str, ingress))}"
     if egress != EGRESS:
-        yield f"egress must be exactly DNS (53 UDP+TCP), PostgreSQL 5432 and NATS 4222; got {sorted(map(str, egress))}"
+        yield f"egress must be exactly DNS (53 UDP+TCP), PostgreSQL 5432, NATS 4222 and the IdP on 443; got {sorted(map(str, egress))}"
 
 
 @rule
@@ -333,6 +335,8 @@ def config(r):
     for name in names:
         var = "ORDERLY_" + name.upper()
         if name in secrets:
+            if name in UNSET_ON_PURPOSE and var not in cfg and var not in env:
+                continue
             if var in cfg or not env.get(var):
                 yield f"{var} must come from a Secret (secretKeyRef), never the ConfigMap"
             elif name in REQUIRED_SECRETS and env[var].get("optional"):
@@ -385,6 +389,21 @@ def ingress(r):
     for key in ("limit-rps", "limit-connections"):
         if not str(nginx(key) or "").isdigit() or int(nginx(key)) < 1:
             yield f"the Ingress needs a positive {key}"
+
+
+@rule
+def tokens(r):
+    """Tokens are checked against the identity provider's JWKS over HTTPS; no pod holds a key that signs them."""
+    if not r.workload:
+        return
+    cfg = r.config()
+    if not cfg.get("ORDERLY_JWT_JWKS_URL", "").startswith("https://"):
+        yield "ORDERLY_JWT_JWKS_URL must be the identity provider's https:// JWKS"
+    for obj in r.pods:
+        _, env = env_sources(obj)
+        for var in SIGNING_MATERIAL:
+            if var in env or var in cfg:
+                yield f"{obj['kind']} holds token signing material ({var}); verify against the JWKS instead"
 
 
 @rule

@@ -88,6 +88,9 @@ MUTATIONS = [
     ("migration", "pods migrate on start", lambda d: config(d).update(ORDERLY_MIGRATE_ON_START="true")),
     ("migration", "the Job misses a secret", lambda d: c0(kind(d, "Job"))["env"].pop(0)),
     ("config", "a setting is not wired", lambda d: config(d).pop("ORDERLY_LOG_LEVEL")),
+    ("tokens", "the JWKS over plain HTTP", lambda d: config(d).update(ORDERLY_JWT_JWKS_URL="http://idp.example.com/jwks.json")),
+    ("tokens", "a shared secret in the Job", lambda d: c0(kind(d, "Job"))["env"].append(
+        {"name": "ORDERLY_JWT_SECRET", "valueFrom": {"secretKeyRef": {"name": "orderly-secrets", "key": "jwt-secret"}}})),
     ("config", "the database URL in the ConfigMap", lambda d: config(d).update(ORDERLY_DATABASE_URL="postgres://x")),
     ("config", "a misspelt setting", lambda d: config(d).update(ORDERLY_DRAIN_TIMEOUT="20000")),
     ("config", "the database URL is optional", lambda d: c0(workload(d))["env"][0]["valueFrom"]["secretKeyRef"].update(optional=True)),

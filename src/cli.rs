@@ -41,9 +41,9 @@ pub enum Command {
         /// Space-separated scopes, e.g. "orders:read orders:write".
         #[arg(long, default_value = "")]
         scope: String,
-        /// Lifetime in seconds.
-        #[arg(long, default_value_t = 3600)]
-        ttl: i64,
+        /// Lifetime in seconds (default: an hour, or `jwt_max_lifetime_secs` when that is shorter).
+        #[arg(long)]
+        ttl: Option<i64>,
     },
     /// Exit 0 when the local admin port reports ready (the container HEALTHCHECK; no shell needed).
     Healthcheck {
@@ -85,7 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.env != crate::config::Environment::Production,
                 "`orderly token` is a development tool; production tokens come from the identity provider"
             );
-            let token = auth::mint(&config, &sub, &scope, ttl)?;
+            let token = auth::mint(&config, &sub, &scope, ttl.unwrap_or_else(|| auth::default_ttl(&config)))?;
             println!("{token}");
             Ok(())
         }

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"] // serde_json::json! in Config::redacted lists every setting
 //! Orderly: the order system of a Gulf e-commerce business.
 //!
 //! - `domain`: money, VAT, pricing, stock and the order aggregate with its status machines. Pure, no I/O.

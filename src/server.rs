@@ -73,7 +73,7 @@ impl Application {
             open_store(config, config.migrate_on_start()).await?,
             metrics.clone(),
         ));
-        let verifier = Verifier::from_config(config).context("JWT key")?;
+        let verifier = Verifier::from_config(config).await.context("JWT key")?;
         let state = AppState::new(Services {
             store,
             verifier: Arc::new(verifier),

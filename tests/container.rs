@@ -27,7 +27,11 @@ use orderly::config::Config;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-const SECRET: &str = "container-test-secret-container-test-secret";
+/// The image runs in production (ORDERLY_ENV=production), which refuses weak and published secrets: a fresh
+/// random one per run.
+static SECRET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hex::encode(rand::random::<[u8; 32]>()));
+/// For the containers that rely on the generated development key.
+const DEVELOPMENT: [&str; 2] = ["-e", "ORDERLY_ENV=development"];
 const STAFF: &str = "orders:read orders:write catalog:write stock:write";
 /// The security flags of the issue: read-only root, no capabilities, no privilege gain.
 const LOCKED_DOWN: [&str; 5] = [
@@ -43,7 +47,7 @@ const LOCKED_DOWN: [&str; 5] = [
 /// A token for the containers that get `ORDERLY_JWT_SECRET=SECRET`.
 fn token(scope: &str) -> String {
     let config = Config {
-        jwt_secret: Some(SecretString::from(SECRET)),
+        jwt_secret: Some(SecretString::from(SECRET.as_str())),
         ..Config::default()
     };
     orderly::auth::mint(&config, "ops-1", scope, 600).expect("mint")
@@ -128,7 +132,12 @@ fn docker_run_alone_gives_a_working_service_read_only_with_no_capabilities() {
     let since = Instant::now();
     let c = Container::start(
         "alone",
-        &[&LOCKED_DOWN[..], &["-p", "127.0.0.1::8080", "-p", "127.0.0.1::9090"]].concat(),
+        &[
+            &LOCKED_DOWN[..],
+            &DEVELOPMENT,
+            &["-p", "127.0.0.1::8080", "-p", "127.0.0.1::9090"],
+        ]
+        .concat(),
         &[],
     );
     let admin = c.published(9090);
@@ -169,12 +178,13 @@ fn the_healthcheck_follows_readiness() {
         "1",
     ];
     let since = Instant::now();
-    let ready = Container::start("healthy", &[&LOCKED_DOWN[..], &fast].concat(), &[]);
+    let ready = Container::start("healthy", &[&LOCKED_DOWN[..], &DEVELOPMENT, &fast].concat(), &[]);
     // Ready only once the database answers: this one's PostgreSQL refuses connections, so it never is.
     let unready = Container::start(
         "unhealthy",
         &[
             &LOCKED_DOWN[..],
+            &DEVELOPMENT,
             &fast,
             &["--health-start-period", "1ms"],
             &[
@@ -232,8 +242,10 @@ async fn the_container_uses_the_postgresql_given_by_configuration() {
         &[
             &LOCKED_DOWN[..],
             &["--network", "host"],
+            // Production migrates only when told to (the migration Job's job); this test wants it on start.
+            &["-e", "ORDERLY_MIGRATE_ON_START=true"],
             &["-e", &format!("ORDERLY_DATABASE_URL={url}")],
-            &["-e", &format!("ORDERLY_JWT_SECRET={SECRET}")],
+            &["-e", &format!("ORDERLY_JWT_SECRET={}", *SECRET)],
             &["-e", &format!("ORDERLY_LISTEN={api}")],
             &["-e", &format!("ORDERLY_ADMIN_LISTEN={admin}")],
         ]
@@ -275,7 +287,7 @@ fn docker_stop_lets_in_flight_requests_finish_and_exits_zero() {
         &[
             &LOCKED_DOWN[..],
             &["-p", "127.0.0.1::8080", "-p", "127.0.0.1::9090"],
-            &["-e", &format!("ORDERLY_JWT_SECRET={SECRET}")],
+            &["-e", &format!("ORDERLY_JWT_SECRET={}", *SECRET)],
         ]
         .concat(),
         &[],
@@ -380,7 +392,7 @@ async fn two_replicas_share_orders_and_idempotency_keys_through_postgresql() {
         "-e".to_owned(),
         env("ORDERLY_DATABASE_URL", &url),
         "-e".to_owned(),
-        env("ORDERLY_JWT_SECRET", SECRET),
+        env("ORDERLY_JWT_SECRET", &SECRET),
         "-e".to_owned(),
         env("ORDERLY_ENV", "production"),
     ];
@@ -542,6 +554,42 @@ impl Drop for LoadBalancer {
 }
 
 #[test]
+fn the_image_runs_in_production_and_refuses_to_start_without_a_real_key() {
+    if !docker_available("the_image_runs_in_production_and_refuses_to_start_without_a_real_key") {
+        return;
+    }
+    let env: Vec<String> = serde_json::from_str(&docker_ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        IMAGE,
+    ]))
+    .unwrap();
+    assert!(env.iter().any(|e| e == "ORDERLY_ENV=production"), "{env:?}");
+    let refused = |what: &str, flags: &[&str]| {
+        let (_c, out) = Container::run_to_end(what, &[&LOCKED_DOWN[..], flags].concat(), &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "{what}: started anyway: {stderr}");
+        stderr
+    };
+    // No key at all: the generated development key is not an option.
+    let none = refused("no-key", &[]);
+    assert!(
+        none.contains("production needs a token key") && none.contains("ORDERLY_JWT_JWKS_URL"),
+        "{none}"
+    );
+    // A weak secret and the one compose.yaml ships.
+    let weak = refused("weak-key", &["-e", &format!("ORDERLY_JWT_SECRET={}", "a".repeat(32))]);
+    assert!(weak.contains("too little entropy"), "{weak}");
+    let shipped = refused(
+        "compose-key",
+        &["-e", "ORDERLY_JWT_SECRET=compose-only-secret-replace-me-0123456789"],
+    );
+    assert!(shipped.contains("development key"), "{shipped}");
+}
+
+#[test]
 fn container_names_resolve_on_a_user_defined_network() {
     if !docker_available("container_names_resolve_on_a_user_defined_network") {
         return;
@@ -552,7 +600,7 @@ fn container_names_resolve_on_a_user_defined_network() {
     let network = Network::create();
     let target = Container::start(
         "dns-target",
-        &["--network", &network.name, "-p", "127.0.0.1::9090"],
+        &[&["--network", &network.name, "-p", "127.0.0.1::9090"][..], &DEVELOPMENT].concat(),
         &[],
     );
     wait_ready(&target.published(9090), Instant::now());
@@ -562,6 +610,8 @@ fn container_names_resolve_on_a_user_defined_network() {
             &[
                 "--network",
                 &network.name,
+                DEVELOPMENT[0],
+                DEVELOPMENT[1],
                 "-e",
                 &format!("ORDERLY_DATABASE_URL=postgres://orderly@{host}:9090/orderly"),
             ],

@@ -54,6 +54,20 @@ pub struct Config {
     pub jwt_algorithm: String,
     pub jwt_issuer: String,
     pub jwt_audience: String,
+    /// Verify RS256/ES256/EdDSA tokens against this JWKS file, keys chosen by `kid` (re-read like the URL).
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// Or against the JWKS at this URL (HTTPS in production), fetched at startup and cached.
+    pub jwt_jwks_url: Option<String>,
+    /// The JWKS is reloaded this often, so a key the IdP withdrew stops being trusted.
+    pub jwt_jwks_refresh_secs: u64,
+    /// A token with an unknown `kid` reloads the JWKS early, but at most once per this interval.
+    pub jwt_jwks_min_refresh_secs: u64,
+    /// Longest accepted token lifetime, `exp - iat` (or `exp - now` for a token without `iat`).
+    pub jwt_max_lifetime_secs: u64,
+    /// Refuse tokens whose header `typ` is not `at+jwt` (RFC 9068 access tokens).
+    pub jwt_require_typ: bool,
+    /// The `kid` that `orderly token` writes into the header (development with a JWKS).
+    pub jwt_key_id: Option<String>,
     /// Development only: where the generated HS256 key lives, shared by `serve` and `token`.
     pub dev_key_file: PathBuf,
     pub store_code: String,
@@ -113,6 +127,13 @@ impl Default for Config {
             jwt_algorithm: "HS256".into(),
             jwt_issuer: "orderly".into(),
             jwt_audience: "orderly-api".into(),
+            jwt_jwks_file: None,
+            jwt_jwks_url: None,
+            jwt_jwks_refresh_secs: 300,
+            jwt_jwks_min_refresh_secs: 30,
+            jwt_max_lifetime_secs: 3600,
+            jwt_require_typ: false,
+            jwt_key_id: None,
             dev_key_file: PathBuf::from("orderly-dev.key"),
             store_code: "KW".into(),
             prices_include_tax: false,
@@ -204,6 +225,10 @@ impl Config {
         {
             config.log_principal_salt = None;
         }
+        // An empty variable (a ConfigMap lists every setting) means unset.
+        config.jwt_jwks_url = config.jwt_jwks_url.filter(|u| !u.trim().is_empty());
+        config.jwt_jwks_file = config.jwt_jwks_file.filter(|p| !p.as_os_str().is_empty());
+        config.jwt_key_id = config.jwt_key_id.filter(|k| !k.is_empty());
         config.validate()?;
         Ok(config)
     }
@@ -217,20 +242,7 @@ impl Config {
             ));
         }
         self.validate_connections()?;
-        if self.env == Environment::Production {
-            let key_ok = if self.jwt_algorithm == "HS256" {
-                self.jwt_secret.as_ref().is_some_and(|s| s.expose_secret().len() >= 32)
-            } else {
-                self.jwt_public_key_file.is_some()
-            };
-            if !key_ok {
-                return Err(invalid(
-                    "production needs ORDERLY_JWT_SECRET (32+ bytes, HS256) or ORDERLY_JWT_PUBLIC_KEY_FILE \
-                     (RS256/ES256); the development key is refused",
-                ));
-            }
-        }
-        Ok(())
+        keys::validate(self)
     }
 
     pub fn store_code(&self) -> Result<StoreCode, ConfigError> {
@@ -309,6 +321,13 @@ impl Config {
             "jwt_algorithm": self.jwt_algorithm,
             "jwt_issuer": self.jwt_issuer,
             "jwt_audience": self.jwt_audience,
+            "jwt_jwks_file": self.jwt_jwks_file,
+            "jwt_jwks_url": self.jwt_jwks_url.as_deref().map(redact_url),
+            "jwt_jwks_refresh_secs": self.jwt_jwks_refresh_secs,
+            "jwt_jwks_min_refresh_secs": self.jwt_jwks_min_refresh_secs,
+            "jwt_max_lifetime_secs": self.jwt_max_lifetime_secs,
+            "jwt_require_typ": self.jwt_require_typ,
+            "jwt_key_id": self.jwt_key_id,
             "dev_key_file": self.dev_key_file,
             "store_code": self.store_code,
             "prices_include_tax": self.prices_include_tax,
@@ -355,6 +374,13 @@ const FIELDS: &[&str] = &[
     "jwt_algorithm",
     "jwt_issuer",
     "jwt_audience",
+    "jwt_jwks_file",
+    "jwt_jwks_url",
+    "jwt_jwks_refresh_secs",
+    "jwt_jwks_min_refresh_secs",
+    "jwt_max_lifetime_secs",
+    "jwt_require_typ",
+    "jwt_key_id",
     "dev_key_file",
     "store_code",
     "prices_include_tax",
@@ -413,6 +439,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod keys;
 mod listener;
 
 #[cfg(test)]

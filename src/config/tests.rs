@@ -34,10 +34,106 @@ fn production_refuses_to_start_without_a_real_key() {
     };
     assert!(short.validate().is_err());
     let good = Config {
-        jwt_secret: Some(SecretString::from("k".repeat(32))),
+        jwt_secret: Some(SecretString::from(
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        )),
         ..config
     };
     assert!(good.validate().is_ok());
+}
+
+fn production_with_secret(secret: &str, dev_key_file: PathBuf) -> Config {
+    Config {
+        env: Environment::Production,
+        jwt_secret: Some(SecretString::from(secret)),
+        dev_key_file,
+        ..Config::default()
+    }
+}
+
+fn refusal(config: &Config) -> String {
+    match config.validate() {
+        Err(e) => e.to_string(),
+        Ok(()) => panic!("accepted a weak secret: {:?}", config.jwt_secret),
+    }
+}
+
+#[test]
+fn production_refuses_weak_secrets_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("no-dev.key");
+    let refused = |s: &str| refusal(&production_with_secret(s, none.clone()));
+    assert!(refused("short-but-random-7f3a").contains("at least 32"));
+    assert!(
+        refused(&"a".repeat(32)).contains("too little entropy"),
+        "{}",
+        refused(&"a".repeat(32))
+    );
+    assert!(refused(&"ab".repeat(16)).contains("too little entropy"));
+    assert!(refused(&"1234567890".repeat(4)).contains("repeats itself"));
+    assert!(refused("passwordpasswordpasswordpassword!").contains("repeats itself"));
+    // Keys this repository publishes (compose.yaml, the test suites) are refused whatever their entropy.
+    assert!(refused("compose-only-secret-replace-me-0123456789").contains("development key"));
+    assert!(refused("test-secret-test-secret-test-secret!").contains("development key"));
+    for message in [
+        refused(&"a".repeat(32)),
+        refused("compose-only-secret-replace-me-0123456789"),
+    ] {
+        assert!(
+            message.contains("ORDERLY_JWT_SECRET") && message.contains("openssl rand -hex 32"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn production_refuses_the_contents_of_the_development_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = dir.path().join("orderly-dev.key");
+    let key = "5be8b0a4c2d1e3f49a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f";
+    std::fs::write(&dev, format!("{key}\n")).unwrap();
+    assert!(
+        refusal(&production_with_secret(key, dev.clone())).contains("development key (the contents of dev_key_file)")
+    );
+    let other = "0e2b1a9c8d7f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a1908f7e6d5c";
+    assert!(production_with_secret(other, dev).validate().is_ok());
+}
+
+#[test]
+fn random_secrets_pass_the_strength_rules() {
+    use rand::RngCore;
+    // 16 random bytes as 32 hex digits is the weakest shape accepted; it must never be refused by chance.
+    for _ in 0..2000 {
+        let mut bytes = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let secret = hex::encode(bytes);
+        assert_eq!(keys::weak_secret(secret.as_bytes(), None), None, "{secret}");
+    }
+}
+
+#[test]
+fn production_accepts_a_jwks_instead_of_a_secret_and_wants_it_over_https() {
+    let jwks = Config {
+        env: Environment::Production,
+        jwt_jwks_url: Some("https://idp.example.com/.well-known/jwks.json".into()),
+        ..Config::default()
+    };
+    assert!(jwks.validate().is_ok());
+    let plain = Config {
+        jwt_jwks_url: Some("http://idp.example.com/jwks.json".into()),
+        ..jwks.clone()
+    };
+    assert!(refusal(&plain).contains("https://"));
+    let development = Config {
+        env: Environment::Development,
+        ..plain
+    };
+    assert!(development.validate().is_ok());
+    let both = Config {
+        jwt_jwks_file: Some("/etc/orderly/jwks.json".into()),
+        ..jwks
+    };
+    assert!(refusal(&both).contains("not both"));
 }
 
 #[test]

@@ -171,16 +171,22 @@ impl FromRequestParts<AppState> for Auth {
             .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::NoCredentials)?;
-        let principal = state.verifier.verify(token).map_err(|e| {
+        let principal = state.verifier.verify(token).await.map_err(|e| {
+            use crate::auth::{AuthError, Rejection};
             use jsonwebtoken::errors::ErrorKind;
             ApiError::InvalidToken(match &e {
-                crate::auth::AuthError::Token(t) => match t.kind() {
+                AuthError::Token(t) => match t.kind() {
                     ErrorKind::ExpiredSignature => TokenFault::Expired,
+                    ErrorKind::ImmatureSignature => TokenFault::NotYetValid,
                     ErrorKind::InvalidSignature => TokenFault::BadSignature,
                     ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenFault::ForSomeoneElse,
                     _ => TokenFault::Malformed,
                 },
-                crate::auth::AuthError::Key(_) => TokenFault::Uncheckable,
+                AuthError::Rejected(Rejection::NotYetValid) => TokenFault::NotYetValid,
+                AuthError::Rejected(Rejection::TooLongLived) => TokenFault::TooLongLived,
+                AuthError::Rejected(Rejection::NotAnAccessToken) => TokenFault::NotAnAccessToken,
+                AuthError::Rejected(Rejection::UnknownKey) => TokenFault::UnknownKey,
+                AuthError::Key(_) => TokenFault::Uncheckable,
             })
         })?;
         if let Some(notes) = parts.extensions.get::<RequestNotes>() {

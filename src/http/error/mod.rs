@@ -59,6 +59,14 @@ pub enum TokenFault {
     ForSomeoneElse,
     Malformed,
     Uncheckable,
+    /// `nbf` or `iat` lies in the future.
+    NotYetValid,
+    /// Valid for longer than `jwt_max_lifetime_secs`.
+    TooLongLived,
+    /// Not typed `at+jwt` where that is required.
+    NotAnAccessToken,
+    /// Signed with a key (`kid`) the JWKS does not hold.
+    UnknownKey,
     /// Under an `:own` scope the subject must be a customer id.
     SubjectNotACustomer,
 }
@@ -245,6 +253,10 @@ impl ApiError {
                 TokenFault::ForSomeoneElse => "the token was issued for someone else",
                 TokenFault::Malformed => "the token is malformed",
                 TokenFault::Uncheckable => "the token cannot be checked",
+                TokenFault::NotYetValid => "the token is not valid yet (nbf or iat is in the future)",
+                TokenFault::TooLongLived => "the token is valid for longer than this service accepts",
+                TokenFault::NotAnAccessToken => "the token is not an access token (header typ must be at+jwt)",
+                TokenFault::UnknownKey => "the token is signed with an unknown key (kid)",
                 TokenFault::SubjectNotACustomer => "the token subject is not a valid customer id",
             }
             .into(),

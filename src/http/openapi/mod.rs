@@ -292,7 +292,7 @@ pub fn document_value() -> Value {
     }
     doc["components"]["securitySchemes"] = json!({
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                   "description": "HS256 tokens with `sub` and space-separated `scope`"}});
+                   "description": "JWTs with `sub` and space-separated `scope`: RS256, ES256 or EdDSA with a key of the identity provider's JWKS chosen by `kid` (HS256 in development); see docs/api.md"}});
     doc
 }
 
