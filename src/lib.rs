@@ -4,16 +4,21 @@
 //! - `store`: the persistence port and its PostgreSQL and SQLite adapters.
 //! - `http`: the axum adapter: one module per resource, problem+json errors, auth, idempotency headers.
 //! - `auth`: JWT verification and the development token minter.
+//! - `expiry`: the sweeper that cancels card orders left unpaid past their time.
 //! - `outbox`: the relay that publishes order events to NATS JetStream.
 //! - `telemetry`: Prometheus metrics and JSON logs.
 //! - `config`: settings from `ORDERLY_*` variables and an optional file, secrets redacted.
 //! - `server`: builds the application, binds the API and admin listeners, drains on SIGTERM.
 //! - `cli`: the `orderly` command line.
 
+// `Config::redacted` lists every setting in one `json!`, deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod expiry;
 pub mod http;
 pub mod legacy;
 pub mod outbox;

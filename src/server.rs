@@ -62,6 +62,7 @@ pub struct Application {
     shutdown_delay: Duration,
     drain_timeout: Duration,
     relay: Option<crate::outbox::RelaySettings>,
+    expiry: Option<crate::expiry::ExpirySettings>,
 }
 
 impl Application {
@@ -85,10 +86,12 @@ impl Application {
                     max_quantity: config.max_quantity,
                 },
                 request_timeout: Config::ms(config.request_timeout_ms),
+                max_open_unpaid_orders: config.max_open_unpaid_orders_per_customer,
             },
             idempotency_ttl: time::Duration::seconds(i64::try_from(config.idempotency_ttl_secs).unwrap_or(86_400)),
             metrics,
             health: Arc::new(Health::default()),
+            rate_limits: http::ratelimit::RateLimits::new(config.rate_limits()),
         });
         let api = TcpListener::bind(config.listen)
             .await
@@ -103,6 +106,7 @@ impl Application {
             shutdown_delay: Config::ms(config.shutdown_delay_ms),
             drain_timeout: Config::ms(config.drain_timeout_ms),
             relay: config.relay(),
+            expiry: config.expiry(),
         })
     }
 
@@ -124,7 +128,11 @@ impl Application {
         let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
         let (admin_tx, admin_rx) = tokio::sync::oneshot::channel::<()>();
 
-        let api = axum::serve(self.api, http::router(self.state.clone())).with_graceful_shutdown(async move {
+        let api = axum::serve(
+            self.api,
+            http::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             let _ = drain_rx.await;
         });
         let admin =
@@ -135,6 +143,10 @@ impl Application {
         let admin_task = tokio::spawn(async move { admin.await });
         let purge = tokio::spawn(purge_expired_keys(self.state.clone()));
         let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
+        let (store, metrics) = (self.state.store.clone(), self.state.metrics.clone());
+        let expiry = self
+            .expiry
+            .map(|s| tokio::spawn(crate::expiry::run(store, metrics, s, relay_stopped.clone())));
         let (relay, backlog) = match self.relay {
             Some(settings) => (
                 Some(tokio::spawn(crate::outbox::run(
@@ -155,6 +167,7 @@ impl Application {
             () = stop => {}
             ended = &mut api_task => {
                 purge.abort();
+                expiry.inspect(|e| e.abort());
                 let _ = admin_tx.send(());
                 return match ended {
                     Ok(Ok(())) => Ok(()),
@@ -183,6 +196,7 @@ impl Application {
             }
         }
         purge.abort();
+        expiry.inspect(|e| e.abort());
         if let Some(b) = backlog {
             b.abort();
         }

@@ -80,6 +80,7 @@ async fn place(store: &dyn Store, k: &IdempotencyKey, req: NewOrder) -> Result<E
             policy: &PricingPolicy::default(),
             actor: "tester",
             render: &render,
+            max_open_unpaid: 0,
         })
         .await
 }

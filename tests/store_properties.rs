@@ -169,6 +169,7 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                 policy: &PricingPolicy::default(),
                 actor: "prop",
                 render: &render,
+                max_open_unpaid: 0,
             })
             .await
             .unwrap();

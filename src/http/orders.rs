@@ -131,6 +131,7 @@ pub async fn create_order(
             policy: &state.policy,
             actor: &auth.0.sub,
             render: &render,
+            max_open_unpaid: state.limits.max_open_unpaid_orders,
         })
         .await
         .inspect_err(|e| {

@@ -16,7 +16,7 @@ use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::placing;
 use crate::domain::stock::{self, StockLevel};
-use crate::domain::values::{Sku, StoreCode};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 
 /// What the idempotency table held for a key.
 pub(crate) enum Claim {
@@ -68,6 +68,9 @@ pub(crate) trait UnitOfWork: Send {
     /// Takes the key for this transaction, waiting for a concurrent holder to finish; returns what a finished
     /// holder stored.
     async fn claim(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError>;
+    /// Locks the placing of orders for `customer` until the transaction ends and counts the customer's open
+    /// unpaid orders (`unpaid::OPEN_UNPAID`), so concurrent placings can never pass the cap together.
+    async fn count_open_unpaid(&mut self, customer: &CustomerId) -> Result<i64, StoreError>;
     /// The products and locked stock of `skus` (sorted), and the next order number of `store`.
     async fn load_for_placing(&mut self, skus: &[Sku], store: &StoreCode) -> Result<Placing, StoreError>;
     async fn save_placed(&mut self, placed: &Placed<'_>) -> Result<(), StoreError>;
@@ -99,6 +102,15 @@ pub(crate) async fn place_order(
 ) -> Result<Executed, StoreError> {
     if let Some(replay) = claim(uow.as_mut(), cmd.idempotency, now).await? {
         return Ok(Executed::Replayed(replay));
+    }
+    // Counted per customer id, whoever places the order: staff placing for a customer count too.
+    if cmd.max_open_unpaid > 0
+        && let Some(customer) = &cmd.request.customer_id
+        && uow.count_open_unpaid(customer).await? >= i64::from(cmd.max_open_unpaid)
+    {
+        return Err(StoreError::TooManyOpenOrders {
+            limit: cmd.max_open_unpaid,
+        });
     }
     let mut skus: Vec<Sku> = cmd.request.lines.iter().map(|(s, _)| s.clone()).collect();
     skus.sort();

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState, RelayLease,
     Store, StoreError, UpdateOrder,
@@ -88,6 +89,8 @@ timed_port!(Orders {
     fn list_orders(&self, query: &OrderQuery) -> OrderPage;
     fn order_events(&self, id: Uuid) -> Vec<OrderEvent>;
     fn purge_expired_keys(&self, now: OffsetDateTime) -> u64;
+    fn expirable_orders(&self, placed_before: OffsetDateTime, limit: u32) -> Vec<Expirable>;
+    fn try_expiry_lease(&self) -> Option<Box<dyn RelayLease>>;
 });
 
 timed_port!(Outbox {

@@ -11,6 +11,7 @@ mod port;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod unpaid;
 
 pub use backfill::{Backfill, MigrationStore};
 pub use port::{Catalog, Health, Orders, Outbox, RelayLease, Store};
@@ -65,6 +66,8 @@ pub struct PlaceOrder<'a> {
     pub policy: &'a PricingPolicy,
     pub actor: &'a str,
     pub render: Render<'a>,
+    /// How many open unpaid orders the order's customer may already have (0: no cap); see `unpaid`.
+    pub max_open_unpaid: u32,
 }
 
 pub struct UpdateOrder<'a> {
@@ -126,6 +129,8 @@ pub enum StoreError {
     Stock { sku: Sku, source: StockError },
     #[error(transparent)]
     Order(#[from] OrderError),
+    #[error("the customer already has {limit} unpaid orders open")]
+    TooManyOpenOrders { limit: u32 },
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("the database is busy")]

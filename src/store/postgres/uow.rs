@@ -13,7 +13,7 @@ use super::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_with_lines, s
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
-use crate::domain::values::{Sku, StoreCode};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 use crate::store::commands::{Claim, Placed, Placing, UnitOfWork, Updated};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
@@ -215,6 +215,10 @@ impl UnitOfWork for PgUnitOfWork {
                 body,
             },
         })
+    }
+
+    async fn count_open_unpaid(&mut self, customer: &CustomerId) -> Result<i64, StoreError> {
+        super::unpaid::count_open_unpaid(&mut self.tx, customer).await
     }
 
     /// Numbers come from one sequence for all stores (the store code only prefixes them), so `store` is unused.

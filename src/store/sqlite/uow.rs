@@ -11,7 +11,7 @@ use super::sqlite_rows::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, m
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
-use crate::domain::values::{Sku, StoreCode};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 use crate::store::commands::{Claim, Placed, Placing, UnitOfWork, Updated};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
@@ -251,6 +251,10 @@ impl UnitOfWork for SqliteUnitOfWork {
         .await
         .map_err(db_error)?;
         Ok(Claim::New)
+    }
+
+    async fn count_open_unpaid(&mut self, customer: &CustomerId) -> Result<i64, StoreError> {
+        super::unpaid::count_open_unpaid(&mut self.tx, customer).await
     }
 
     async fn load_for_placing(&mut self, skus: &[Sku], store: &StoreCode) -> Result<Placing, StoreError> {
