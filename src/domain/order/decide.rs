@@ -271,10 +271,11 @@ impl Order {
         }
     }
 
-    /// A card order still open with nothing authorised: payment `pending`, or `failed` (terminal, so the order
-    /// can never ship, yet it holds its stock). What the expiry sweeper cancels.
+    /// A card order placed in Orderly (not imported), still open with nothing authorised: payment `pending`, or
+    /// `failed` (terminal, so the order can never ship, yet it holds its stock). What the expiry sweeper cancels.
     pub fn is_unpaid_card_order(&self) -> bool {
-        self.payment_method == PaymentMethod::Card
+        self.legacy.is_none()
+            && self.payment_method == PaymentMethod::Card
             && self.status.order == OrderStatus::Open
             && matches!(self.status.payment, PaymentStatus::Pending | PaymentStatus::Failed)
     }
