@@ -38,6 +38,8 @@ pub(crate) struct Placing {
     /// The store's next order number. Taken even if the order is then refused: numbers are unique, not
     /// contiguous (ADR 0001).
     pub number: i64,
+    /// The customer's open unpaid orders (`unpaid::OPEN_UNPAID`); 0 when no customer was asked about.
+    pub open_unpaid: i64,
 }
 
 /// A placed order, everything its transaction writes.
@@ -68,11 +70,17 @@ pub(crate) trait UnitOfWork: Send {
     /// Takes the key for this transaction, waiting for a concurrent holder to finish; returns what a finished
     /// holder stored.
     async fn claim(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError>;
-    /// Locks the placing of orders for `customer` until the transaction ends and counts the customer's open
-    /// unpaid orders (`unpaid::OPEN_UNPAID`), so concurrent placings can never pass the cap together.
-    async fn count_open_unpaid(&mut self, customer: &CustomerId) -> Result<i64, StoreError>;
-    /// The products and locked stock of `skus` (sorted), and the next order number of `store`.
-    async fn load_for_placing(&mut self, skus: &[Sku], store: &StoreCode) -> Result<Placing, StoreError>;
+    /// Locks the placing of orders for `customer` until the transaction ends, so that concurrent placings for
+    /// one customer can never pass the open-orders cap together.
+    async fn lock_customer(&mut self, customer: &CustomerId) -> Result<(), StoreError>;
+    /// The products and locked stock of `skus` (sorted), the next order number of `store`, and how many open
+    /// unpaid orders `customer` has (read after `lock_customer`).
+    async fn load_for_placing(
+        &mut self,
+        skus: &[Sku],
+        store: &StoreCode,
+        customer: Option<&CustomerId>,
+    ) -> Result<Placing, StoreError>;
     async fn save_placed(&mut self, placed: &Placed<'_>) -> Result<(), StoreError>;
     /// Loads an order and locks it against concurrent changes.
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError>;
@@ -103,18 +111,19 @@ pub(crate) async fn place_order(
     if let Some(replay) = claim(uow.as_mut(), cmd.idempotency, now).await? {
         return Ok(Executed::Replayed(replay));
     }
-    // Counted per customer id, whoever places the order: staff placing for a customer count too.
-    if cmd.max_open_unpaid > 0
-        && let Some(customer) = &cmd.request.customer_id
-        && uow.count_open_unpaid(customer).await? >= i64::from(cmd.max_open_unpaid)
-    {
+    // The cap counts per customer id, whoever places the order: staff placing for a customer count too.
+    let capped = cmd.request.customer_id.clone().filter(|_| cmd.max_open_unpaid > 0);
+    if let Some(customer) = &capped {
+        uow.lock_customer(customer).await?;
+    }
+    let mut skus: Vec<Sku> = cmd.request.lines.iter().map(|(s, _)| s.clone()).collect();
+    skus.sort();
+    let inputs = uow.load_for_placing(&skus, cmd.store, capped.as_ref()).await?;
+    if capped.is_some() && inputs.open_unpaid >= i64::from(cmd.max_open_unpaid) {
         return Err(StoreError::TooManyOpenOrders {
             limit: cmd.max_open_unpaid,
         });
     }
-    let mut skus: Vec<Sku> = cmd.request.lines.iter().map(|(s, _)| s.clone()).collect();
-    skus.sort();
-    let inputs = uow.load_for_placing(&skus, cmd.store).await?;
     let placeable = placing::check(cmd.policy, &cmd.request, &inputs.products, &inputs.stock)?;
     let (order, event) = Order::place(
         cmd.request,

@@ -1,5 +1,6 @@
 //! One PostgreSQL write transaction as a `UnitOfWork`. Placing an order takes five round trips (BEGIN, claim the
-//! key, `create::load_for_placing`, `create::insert_placed`, COMMIT); an update runs one statement per write.
+//! key, `create::load_for_placing`, `create::insert_placed`, COMMIT), six for a customer under the open-orders
+//! cap (`unpaid::lock_customer` before the load); an update runs one statement per write.
 
 use std::sync::LazyLock;
 
@@ -217,13 +218,18 @@ impl UnitOfWork for PgUnitOfWork {
         })
     }
 
-    async fn count_open_unpaid(&mut self, customer: &CustomerId) -> Result<i64, StoreError> {
-        super::unpaid::count_open_unpaid(&mut self.tx, customer).await
+    async fn lock_customer(&mut self, customer: &CustomerId) -> Result<(), StoreError> {
+        super::unpaid::lock_customer(&mut self.tx, customer).await
     }
 
     /// Numbers come from one sequence for all stores (the store code only prefixes them), so `store` is unused.
-    async fn load_for_placing(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<Placing, StoreError> {
-        super::create::load_for_placing(&mut self.tx, skus).await
+    async fn load_for_placing(
+        &mut self,
+        skus: &[Sku],
+        _store: &StoreCode,
+        customer: Option<&CustomerId>,
+    ) -> Result<Placing, StoreError> {
+        super::create::load_for_placing(&mut self.tx, skus, customer).await
     }
 
     async fn save_placed(&mut self, placed: &Placed<'_>) -> Result<(), StoreError> {

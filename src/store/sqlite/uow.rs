@@ -253,15 +253,26 @@ impl UnitOfWork for SqliteUnitOfWork {
         Ok(Claim::New)
     }
 
-    async fn count_open_unpaid(&mut self, customer: &CustomerId) -> Result<i64, StoreError> {
-        super::unpaid::count_open_unpaid(&mut self.tx, customer).await
+    /// The write transaction (`BEGIN IMMEDIATE`) already excludes every other writer.
+    async fn lock_customer(&mut self, _customer: &CustomerId) -> Result<(), StoreError> {
+        Ok(())
     }
 
-    async fn load_for_placing(&mut self, skus: &[Sku], store: &StoreCode) -> Result<Placing, StoreError> {
+    async fn load_for_placing(
+        &mut self,
+        skus: &[Sku],
+        store: &StoreCode,
+        customer: Option<&CustomerId>,
+    ) -> Result<Placing, StoreError> {
+        let open_unpaid = match customer {
+            Some(c) => super::unpaid::count_open_unpaid(&mut self.tx, c).await?,
+            None => 0,
+        };
         Ok(Placing {
             products: load_products(&mut self.tx, skus).await?,
             stock: self.lock_stock(skus).await?,
             number: self.next_order_seq(store).await?,
+            open_unpaid,
         })
     }
 
