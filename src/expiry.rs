@@ -64,13 +64,10 @@ pub async fn run(
                 break;
             }
             match sweep(store.as_ref(), &settings, OffsetDateTime::now_utc()).await {
+                Ok(0) => {}
                 Ok(n) => {
-                    for _ in 0..n {
-                        metrics.order_expired();
-                    }
-                    if n > 0 {
-                        tracing::info!(expired = n, "unpaid card orders expired");
-                    }
+                    metrics.orders_expired(n);
+                    tracing::info!(expired = n, "unpaid card orders expired");
                 }
                 Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retried next interval"),
             }

@@ -42,6 +42,19 @@ async fn assert_limited(response: Response) {
     assert_problem(response, 429, "rate_limited").await;
 }
 
+async fn metric(app: &TestApp, line_start: &str) -> Option<String> {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines().find(|l| l.starts_with(line_start)).map(str::to_owned)
+}
+
 /// Sends `send` until it is answered 429 (at most `tries` times); returns how many were served before.
 async fn served_until_limited<F, Fut>(tries: usize, send: F) -> usize
 where
@@ -88,6 +101,10 @@ async fn a_customer_whose_bucket_is_empty_gets_429_while_another_customer_is_ser
     assert!(served <= 2, "{served} served after the burst");
     assert_eq!(list(&app, Some(&app.customer("bob"))).await.status(), 200);
     assert_eq!(list(&app, Some(&app.staff())).await.status(), 200);
+    assert_eq!(
+        metric(&app, "orderly_rate_limited_requests_total").await.as_deref(),
+        Some("orderly_rate_limited_requests_total 1")
+    );
 }
 
 #[tokio::test]
@@ -265,6 +282,10 @@ async fn an_unpaid_card_order_expires_and_its_stock_comes_back(backend: Backend)
     assert_eq!(seen["status"]["order"], "cancelled", "{seen}");
     assert_eq!(seen["status"]["payment"], "pending");
     assert_eq!(kinds(&app, &order).await, ["order.placed", "order.expired"]);
+    assert_eq!(
+        metric(&app, "orderly_orders_expired_total").await.as_deref(),
+        Some("orderly_orders_expired_total 1")
+    );
     assert_eq!(
         app.stock("OUD").await,
         json!({"sku": "OUD", "on_hand": 10, "reserved": 0, "available": 10})

@@ -203,8 +203,8 @@ impl Metrics {
         self.replays.inc();
     }
 
-    pub fn order_expired(&self) {
-        self.orders_expired.inc();
+    pub fn orders_expired(&self, n: u64) {
+        self.orders_expired.inc_by(n);
     }
 
     pub fn request_rate_limited(&self) {
