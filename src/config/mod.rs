@@ -288,26 +288,6 @@ impl Config {
         })
     }
 
-    /// The rate limits of the API port.
-    pub fn rate_limits(&self) -> crate::http::ratelimit::RateSettings {
-        use crate::http::ratelimit::Rate;
-        crate::http::ratelimit::RateSettings {
-            customer: Rate::new(self.rate_limit_customer_per_sec, self.rate_limit_customer_burst),
-            staff: Rate::new(self.rate_limit_staff_per_sec, self.rate_limit_staff_burst),
-            ip: Rate::new(self.rate_limit_ip_per_sec, self.rate_limit_ip_burst),
-            trusted_hops: self.rate_limit_trusted_hops,
-        }
-    }
-
-    /// The expiry sweeper's settings, when expiry is on.
-    pub fn expiry(&self) -> Option<crate::expiry::ExpirySettings> {
-        (self.unpaid_order_ttl_secs > 0).then(|| crate::expiry::ExpirySettings {
-            ttl: Duration::from_secs(self.unpaid_order_ttl_secs),
-            interval: Config::ms(self.expiry_sweep_interval_ms.max(10)),
-            batch: 100,
-        })
-    }
-
     pub fn ms(v: u64) -> Duration {
         Duration::from_millis(v)
     }
@@ -445,5 +425,6 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod abuse;
 #[cfg(test)]
 mod tests;
