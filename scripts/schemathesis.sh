@@ -45,6 +45,9 @@ export ORDERLY_JWT_SECRET="schemathesis-hs256-secret-0123456789abcdef"
 export ORDERLY_ENV=development ORDERLY_LOG_LEVEL=warn
 # Stopped at the end of each run: no load balancer to wait for.
 export ORDERLY_SHUTDOWN_DELAY_MS=0 ORDERLY_DRAIN_TIMEOUT_MS=2000
+# The fuzzer sends thousands of requests from one token and places orders without paying: no limits or cap.
+export ORDERLY_RATE_LIMIT_CUSTOMER_PER_SEC=0 ORDERLY_RATE_LIMIT_STAFF_PER_SEC=0 ORDERLY_RATE_LIMIT_IP_PER_SEC=0
+export ORDERLY_MAX_OPEN_UNPAID_ORDERS_PER_CUSTOMER=0
 unset ORDERLY_DATABASE_URL ORDERLY_NATS_URL ORDERLY_CONFIG_FILE
 
 server_pid=""

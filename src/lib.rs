@@ -6,6 +6,7 @@
 //! - `http`: the axum adapter: one module per resource, problem+json errors, auth, idempotency headers.
 //! - `audit`: the hash chains of order events and audit rows, and `orderly verify`, which walks them.
 //! - `auth`: JWT verification and the development token minter.
+//! - `expiry`: the sweeper that cancels card orders left unpaid past their time.
 //! - `outbox`: the relay that publishes order events to NATS JetStream.
 //! - `telemetry`: Prometheus metrics and JSON logs.
 //! - `config`: settings from `ORDERLY_*` variables and an optional file, secrets redacted.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod domain;
+pub mod expiry;
 pub mod http;
 pub mod legacy;
 pub mod outbox;

@@ -63,6 +63,7 @@ pub struct Application {
     drain_timeout: Duration,
     connections: crate::connections::ConnectionLimits,
     relay: Option<crate::outbox::RelaySettings>,
+    expiry: Option<crate::expiry::ExpirySettings>,
 }
 
 impl Application {
@@ -86,12 +87,14 @@ impl Application {
                     max_quantity: config.max_quantity,
                 },
                 request_timeout: Config::ms(config.request_timeout_ms),
+                max_open_unpaid_orders: config.max_open_unpaid_orders_per_customer,
             },
             idempotency_ttl: time::Duration::seconds(i64::try_from(config.idempotency_ttl_secs).unwrap_or(86_400)),
             metrics,
             health: Arc::new(Health::default()),
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1) as usize)),
             principals: crate::telemetry::principal::PrincipalHasher::from_config(config),
+            rate_limits: http::ratelimit::RateLimits::new(config.rate_limits()),
         });
         let api = TcpListener::bind(config.listen)
             .await
@@ -107,6 +110,7 @@ impl Application {
             drain_timeout: Config::ms(config.drain_timeout_ms),
             connections: config.connections(),
             relay: config.relay(),
+            expiry: config.expiry(),
         })
     }
 
@@ -144,6 +148,10 @@ impl Application {
         let admin_task = tokio::spawn(async move { admin.await });
         let purge = tokio::spawn(purge_expired_keys(self.state.clone()));
         let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
+        let (store, metrics) = (self.state.store.clone(), self.state.metrics.clone());
+        let expiry = self
+            .expiry
+            .map(|s| tokio::spawn(crate::expiry::run(store, metrics, s, relay_stopped.clone())));
         let (relay, backlog) = match self.relay {
             Some(settings) => (
                 Some(tokio::spawn(crate::outbox::run(
@@ -164,6 +172,7 @@ impl Application {
             () = stop => {}
             ended = &mut api_task => {
                 purge.abort();
+                expiry.inspect(|e| e.abort());
                 let _ = admin_tx.send(());
                 return match ended {
                     Ok(Ok(())) => Ok(()),
@@ -192,6 +201,7 @@ impl Application {
             }
         }
         purge.abort();
+        expiry.inspect(|e| e.abort());
         if let Some(b) = backlog {
             b.abort();
         }

@@ -90,6 +90,7 @@ async fn place(store: &dyn Store, k: &IdempotencyKey, req: NewOrder) -> Result<E
             actor: "tester",
             render: &render,
             refuse: &refuse,
+            max_open_unpaid: 0,
         })
         .await
 }

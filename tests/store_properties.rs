@@ -177,6 +177,7 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                     headers: Vec::new(),
                     body: e.to_string().into_bytes(),
                 },
+                max_open_unpaid: 0,
             })
             .await
             .unwrap();

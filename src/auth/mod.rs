@@ -53,6 +53,11 @@ impl Principal {
     pub fn has(&self, scope: &str) -> bool {
         self.scopes.contains(scope)
     }
+
+    /// A customer's token: every scope it holds is an `:own` one (the rate limiter's class).
+    pub fn only_own_scopes(&self) -> bool {
+        self.scopes.iter().all(|s| s.ends_with(":own"))
+    }
 }
 
 /// Why a well-formed, correctly signed token is still refused (each a 401 `invalid_token`).

@@ -105,6 +105,26 @@ pub struct Config {
     pub outbox_batch_size: u32,
     /// How often an idle relay looks for new events.
     pub outbox_poll_ms: u64,
+    /// Token buckets (requests per second refilled, and the bucket's size): per principal for customers (tokens
+    /// holding only `:own` scopes) and staff (any other token), per client IP for requests without a valid
+    /// token. A rate of 0 turns that class's limit off; a burst of 0 means one second's worth.
+    pub rate_limit_customer_per_sec: u32,
+    pub rate_limit_customer_burst: u32,
+    pub rate_limit_staff_per_sec: u32,
+    pub rate_limit_staff_burst: u32,
+    pub rate_limit_ip_per_sec: u32,
+    pub rate_limit_ip_burst: u32,
+    /// How many proxies in front of the service append to `X-Forwarded-For` (0: the header is ignored and the
+    /// peer address is the client; 1: one ingress, the right-most entry is the client).
+    pub rate_limit_trusted_hops: u32,
+    /// How many unpaid orders (card `pending`, COD `cod_pending` not yet shipped) one customer may have open at
+    /// once; 0 turns the cap off.
+    pub max_open_unpaid_orders_per_customer: u32,
+    /// A card order still not authorised this long after it was placed is expired and its stock released; 0
+    /// turns expiry off.
+    pub unpaid_order_ttl_secs: u64,
+    /// How often the expiry sweeper looks for such orders.
+    pub expiry_sweep_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -157,6 +177,16 @@ impl Default for Config {
             nats_duplicate_window_secs: 600,
             outbox_batch_size: 200,
             outbox_poll_ms: 100,
+            rate_limit_customer_per_sec: 5,
+            rate_limit_customer_burst: 20,
+            rate_limit_staff_per_sec: 200,
+            rate_limit_staff_burst: 400,
+            rate_limit_ip_per_sec: 20,
+            rate_limit_ip_burst: 40,
+            rate_limit_trusted_hops: 0,
+            max_open_unpaid_orders_per_customer: 5,
+            unpaid_order_ttl_secs: 1800,
+            expiry_sweep_interval_ms: 30_000,
         }
     }
 }
@@ -351,6 +381,16 @@ impl Config {
             "nats_duplicate_window_secs": self.nats_duplicate_window_secs,
             "outbox_batch_size": self.outbox_batch_size,
             "outbox_poll_ms": self.outbox_poll_ms,
+            "rate_limit_customer_per_sec": self.rate_limit_customer_per_sec,
+            "rate_limit_customer_burst": self.rate_limit_customer_burst,
+            "rate_limit_staff_per_sec": self.rate_limit_staff_per_sec,
+            "rate_limit_staff_burst": self.rate_limit_staff_burst,
+            "rate_limit_ip_per_sec": self.rate_limit_ip_per_sec,
+            "rate_limit_ip_burst": self.rate_limit_ip_burst,
+            "rate_limit_trusted_hops": self.rate_limit_trusted_hops,
+            "max_open_unpaid_orders_per_customer": self.max_open_unpaid_orders_per_customer,
+            "unpaid_order_ttl_secs": self.unpaid_order_ttl_secs,
+            "expiry_sweep_interval_ms": self.expiry_sweep_interval_ms,
         })
     }
 }
@@ -404,6 +444,16 @@ const FIELDS: &[&str] = &[
     "nats_duplicate_window_secs",
     "outbox_batch_size",
     "outbox_poll_ms",
+    "rate_limit_customer_per_sec",
+    "rate_limit_customer_burst",
+    "rate_limit_staff_per_sec",
+    "rate_limit_staff_burst",
+    "rate_limit_ip_per_sec",
+    "rate_limit_ip_burst",
+    "rate_limit_trusted_hops",
+    "max_open_unpaid_orders_per_customer",
+    "unpaid_order_ttl_secs",
+    "expiry_sweep_interval_ms",
 ];
 
 /// Figment needs serializable defaults; secrets have none, so this mirror leaves them out.
@@ -439,6 +489,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod abuse;
 mod keys;
 mod listener;
 

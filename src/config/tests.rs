@@ -156,3 +156,12 @@ fn vat_and_shipping_overrides_parse() {
         .is_err()
     );
 }
+
+#[test]
+fn every_setting_is_both_read_from_the_environment_and_shown() {
+    let shown = Config::default().redacted();
+    let shown: std::collections::BTreeSet<&str> = shown.as_object().unwrap().keys().map(String::as_str).collect();
+    let read: std::collections::BTreeSet<&str> = FIELDS.iter().copied().collect();
+    assert_eq!(shown, read);
+    assert!(read.contains("rate_limit_customer_per_sec") && read.contains("unpaid_order_ttl_secs"));
+}

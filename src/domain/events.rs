@@ -48,6 +48,8 @@ changes! {
     "order.legacy_synced" => LegacySynced(Box<Synced>),
     "order.confirmed" => Confirmed {},
     "order.cancelled" => Cancelled { reason: Option<String> },
+    /// A card order nobody paid for in time: cancelled by the expiry sweeper, its reserved stock released.
+    "order.expired" => Expired {},
     "order.completed" => Completed {},
     "payment.authorized" => PaymentAuthorized { amount_minor: i64, provider_ref: String },
     /// `parts`: how the captured amount is spread over the lines, shipping last.

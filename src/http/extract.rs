@@ -159,6 +159,10 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // The rate limiter verified this request's token already.
+        if let Some(super::ratelimit::Verified(principal)) = parts.extensions.remove() {
+            return Ok(Auth(principal));
+        }
         let value = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod openapi;
 pub mod orders;
+pub mod ratelimit;
 pub mod wire;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub order: OrderLimits,
     pub request_timeout: Duration,
+    /// Open unpaid orders a customer may have when placing another (0: no cap).
+    pub max_open_unpaid_orders: u32,
 }
 
 /// Process-wide health: set to draining on SIGTERM so readiness fails while requests still complete.
@@ -93,6 +96,7 @@ pub struct Services {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Turns a caller's `sub` into the `principal` of its log lines.
     pub principals: PrincipalHasher,
+    pub rate_limits: Arc<ratelimit::RateLimits>,
 }
 
 /// The public API.
@@ -107,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

@@ -145,6 +145,7 @@ pub async fn create_order(
             actor: &auth.0.sub,
             render: &render,
             refuse: &refusal_response,
+            max_open_unpaid: state.limits.max_open_unpaid_orders,
         })
         .await
         .inspect_err(|e| {

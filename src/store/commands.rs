@@ -16,7 +16,7 @@ use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::placing;
 use crate::domain::stock::{self, StockLevel};
-use crate::domain::values::{Sku, StoreCode};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 
 /// What the idempotency table held for a key.
 pub(crate) enum Claim {
@@ -38,6 +38,8 @@ pub(crate) struct Placing {
     /// The store's next order number. Taken even if the order is then refused: numbers are unique, not
     /// contiguous (ADR 0001).
     pub number: i64,
+    /// The customer's open unpaid orders (`unpaid::OPEN_UNPAID`); 0 when no customer was asked about.
+    pub open_unpaid: i64,
 }
 
 /// A placed order, everything its transaction writes.
@@ -68,8 +70,17 @@ pub(crate) trait UnitOfWork: Send {
     /// Takes the key for this transaction, waiting for a concurrent holder to finish; returns what a finished
     /// holder stored.
     async fn claim(&mut self, key: &IdempotencyKey, now: OffsetDateTime) -> Result<Claim, StoreError>;
-    /// The products and locked stock of `skus` (sorted), and the next order number of `store`.
-    async fn load_for_placing(&mut self, skus: &[Sku], store: &StoreCode) -> Result<Placing, StoreError>;
+    /// Locks the placing of orders for `customer` until the transaction ends, so that concurrent placings for
+    /// one customer can never pass the open-orders cap together.
+    async fn lock_customer(&mut self, customer: &CustomerId) -> Result<(), StoreError>;
+    /// The products and locked stock of `skus` (sorted), the next order number of `store`, and how many open
+    /// unpaid orders `customer` has (read after `lock_customer`).
+    async fn load_for_placing(
+        &mut self,
+        skus: &[Sku],
+        store: &StoreCode,
+        customer: Option<&CustomerId>,
+    ) -> Result<Placing, StoreError>;
     async fn save_placed(&mut self, placed: &Placed<'_>) -> Result<(), StoreError>;
     /// Loads an order and locks it against concurrent changes.
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError>;
@@ -118,9 +129,20 @@ pub(crate) async fn place_order(
     if let Some(replay) = claim(uow.as_mut(), key, now).await? {
         return Ok(Executed::Replayed(replay));
     }
+    // The cap counts per customer id, whoever places the order: staff placing for a customer count too.
+    let capped = cmd.request.customer_id.clone().filter(|_| cmd.max_open_unpaid > 0);
+    if let Some(customer) = &capped {
+        uow.lock_customer(customer).await?;
+    }
     let mut skus: Vec<Sku> = cmd.request.lines.iter().map(|(s, _)| s.clone()).collect();
     skus.sort();
-    let inputs = uow.load_for_placing(&skus, cmd.store).await?;
+    let inputs = uow.load_for_placing(&skus, cmd.store, capped.as_ref()).await?;
+    if capped.is_some() && inputs.open_unpaid >= i64::from(cmd.max_open_unpaid) {
+        let refusal = StoreError::TooManyOpenOrders {
+            limit: cmd.max_open_unpaid,
+        };
+        return refused(uow, key, refuse, refusal).await;
+    }
     let placeable = match placing::check(cmd.policy, &cmd.request, &inputs.products, &inputs.stock) {
         Ok(p) => p,
         Err(e) => return refused(uow, key, refuse, e.into()).await,

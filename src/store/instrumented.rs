@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::audit::{Actor, Audit, AuditPage, AuditQuery, AuditRecord, ChainCursor, ChainLink};
+use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState, RelayLease,
     Store, StoreError, UpdateOrder,
@@ -89,6 +90,8 @@ timed_port!(Orders {
     fn list_orders(&self, query: &OrderQuery) -> OrderPage;
     fn order_events(&self, id: Uuid) -> Vec<OrderEvent>;
     fn purge_expired_keys(&self, now: OffsetDateTime) -> u64;
+    fn expirable_orders(&self, placed_before: OffsetDateTime, limit: u32) -> Vec<Expirable>;
+    fn try_expiry_lease(&self) -> Option<Box<dyn RelayLease>>;
 });
 
 timed_port!(Outbox {

@@ -12,6 +12,7 @@ mod port;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod unpaid;
 
 pub use audit::{Actor, Audit};
 pub use backfill::{Backfill, MigrationStore};
@@ -72,6 +73,8 @@ pub struct PlaceOrder<'a> {
     pub actor: &'a str,
     pub render: Render<'a>,
     pub refuse: RenderRefusal<'a>,
+    /// How many open unpaid orders the order's customer may already have (0: no cap); see `unpaid`.
+    pub max_open_unpaid: u32,
 }
 
 pub struct UpdateOrder<'a> {
@@ -134,6 +137,8 @@ pub enum StoreError {
     Stock { sku: Sku, source: StockError },
     #[error(transparent)]
     Order(#[from] OrderError),
+    #[error("the customer already has {limit} unpaid orders open")]
+    TooManyOpenOrders { limit: u32 },
     #[error("the database is unavailable")]
     Unavailable(#[source] sqlx::Error),
     #[error("the database is busy")]
@@ -155,6 +160,7 @@ impl StoreError {
     pub fn refusal(&self) -> Option<StoreError> {
         Some(match self {
             StoreError::NotFound(m) => StoreError::NotFound(*m),
+            StoreError::TooManyOpenOrders { limit } => StoreError::TooManyOpenOrders { limit: *limit },
             StoreError::Pricing(p) => StoreError::Pricing(p.clone()),
             StoreError::Stock { sku, source } => match source {
                 StockError::Insufficient { .. } | StockError::BelowReserved { .. } => StoreError::Stock {

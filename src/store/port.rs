@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::audit::{Actor, Audit};
+use super::unpaid::Expirable;
 use super::{Executed, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, PoolState, StoreError, UpdateOrder};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -40,6 +41,11 @@ pub trait Orders: Send + Sync {
     async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError>;
     /// Deletes idempotency records past their expiry; returns how many.
     async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Up to `limit` card orders placed before `placed_before` and still unpaid, oldest first, for the expiry
+    /// sweeper (which expires each through `update_order`, so the domain checks again under the order's lock).
+    async fn expirable_orders(&self, placed_before: OffsetDateTime, limit: u32) -> Result<Vec<Expirable>, StoreError>;
+    /// Tries to become the one replica whose sweeper expires unpaid orders; `None` while another holds the role.
+    async fn try_expiry_lease(&self) -> Result<Option<Box<dyn RelayLease>>, StoreError>;
 }
 
 /// The transactional outbox the relay publishes from.

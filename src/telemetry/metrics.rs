@@ -49,6 +49,9 @@ pub struct Metrics {
     transitions: Family<TransitionLabels, Counter>,
     stock_failures: Counter<u64, AtomicU64>,
     replays: Counter<u64, AtomicU64>,
+    /// Unpaid card orders the sweeper expired, and requests refused by a rate limit (issue 14).
+    orders_expired: Counter<u64, AtomicU64>,
+    rate_limited: Counter<u64, AtomicU64>,
     outbox_pending: Gauge<i64, std::sync::atomic::AtomicI64>,
     outbox_oldest_age: Gauge<f64, AtomicU64>,
     db_pool: Family<PoolLabels, Gauge>,
@@ -106,6 +109,18 @@ impl Metrics {
             "Responses replayed for a reused Idempotency-Key",
             replays.clone(),
         );
+        let orders_expired = Counter::default();
+        registry.register(
+            "orderly_orders_expired",
+            "Unpaid card orders cancelled by the expiry sweeper",
+            orders_expired.clone(),
+        );
+        let rate_limited = Counter::default();
+        registry.register(
+            "orderly_rate_limited_requests",
+            "Requests answered 429 by a rate limit",
+            rate_limited.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -147,6 +162,8 @@ impl Metrics {
             transitions,
             stock_failures,
             replays,
+            orders_expired,
+            rate_limited,
             outbox_pending,
             outbox_oldest_age,
             db_pool,
@@ -184,6 +201,14 @@ impl Metrics {
 
     pub fn idempotent_replay(&self) {
         self.replays.inc();
+    }
+
+    pub fn orders_expired(&self, n: u64) {
+        self.orders_expired.inc_by(n);
+    }
+
+    pub fn request_rate_limited(&self) {
+        self.rate_limited.inc();
     }
 
     /// Connections of the database pool: `idle`, `in_use`, and the configured `max`.

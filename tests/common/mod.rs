@@ -53,6 +53,11 @@ pub async fn fresh_db(backend: Backend) -> Option<TestDb> {
         dev_key_file: dir.path().join("dev.key"),
         migrate_on_start: Some(true),
         shutdown_delay_ms: 0,
+        // Off unless a test is about them (tests/abuse.rs): other tests send bursts from one token on purpose.
+        rate_limit_customer_per_sec: 0,
+        rate_limit_staff_per_sec: 0,
+        rate_limit_ip_per_sec: 0,
+        max_open_unpaid_orders_per_customer: 0,
         ..Config::default()
     };
     if backend == Backend::Postgres {

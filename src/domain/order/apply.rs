@@ -73,7 +73,9 @@ impl Order {
                 self.version = version;
             }
             Change::Confirmed {} => moves.push(self.status.order.advance(OrderStatus::Confirmed)?),
-            Change::Cancelled { .. } => moves.push(self.status.order.advance(OrderStatus::Cancelled)?),
+            Change::Cancelled { .. } | Change::Expired {} => {
+                moves.push(self.status.order.advance(OrderStatus::Cancelled)?)
+            }
             Change::Completed {} => moves.push(self.status.order.advance(OrderStatus::Completed)?),
             Change::PaymentAuthorized {
                 amount_minor,

@@ -1,5 +1,6 @@
 //! The commands an order takes after it is placed, as the domain sees them; `decide` says what each one does.
 
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::events::SkuQuantity;
@@ -43,6 +44,11 @@ pub enum Command {
         return_id: Uuid,
         restock: bool,
     },
+    /// The expiry sweeper's: cancels a card order placed before `placed_before` that is still unpaid (payment
+    /// `pending`, or `failed` with nothing authorised). Not an HTTP command.
+    Expire {
+        placed_before: OffsetDateTime,
+    },
     /// Without `amount_minor` and `lines`: everything still refundable.
     Refund {
         amount_minor: Option<i64>,
@@ -67,6 +73,7 @@ impl Command {
             Command::RequestReturn { .. } => "request_return",
             Command::ReceiveReturn { .. } => "receive_return",
             Command::Refund { .. } => "refund",
+            Command::Expire { .. } => "expire",
         }
     }
 }

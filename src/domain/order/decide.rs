@@ -258,7 +258,26 @@ impl Order {
                 lines,
                 reason,
             } => self.decide_refund(amount_minor, lines, reason),
+            Command::Expire { placed_before } => {
+                if !self.is_unpaid_card_order() {
+                    return Err(blocked(PaymentStatus::KIND, self.status.payment.as_str(), "expired"));
+                }
+                if self.created_at > placed_before {
+                    return Err(blocked(OrderStatus::KIND, self.status.order.as_str(), "expired"));
+                }
+                self.status.order.move_to(OrderStatus::Cancelled)?;
+                Ok(vec![Change::Expired {}])
+            }
         }
+    }
+
+    /// A card order placed in Orderly (not imported), still open with nothing authorised: payment `pending`, or
+    /// `failed` (terminal, so the order can never ship, yet it holds its stock). What the expiry sweeper cancels.
+    pub fn is_unpaid_card_order(&self) -> bool {
+        self.legacy.is_none()
+            && self.payment_method == PaymentMethod::Card
+            && self.status.order == OrderStatus::Open
+            && matches!(self.status.payment, PaymentStatus::Pending | PaymentStatus::Failed)
     }
 
     fn require_open_or_confirmed(&self, to: &'static str) -> Result<(), OrderError> {

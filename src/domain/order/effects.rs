@@ -1,4 +1,4 @@
-//! What a change does to stock: cancellation releases the unshipped units, a shipment deducts them, a received
+//! What a change does to stock: cancellation (and expiry) releases the unshipped units, a shipment deducts them, a received
 //! return put back on the shelf restocks them.
 
 use super::{Order, StockMove};
@@ -8,7 +8,7 @@ use crate::domain::values::Quantity;
 impl Order {
     pub(super) fn stock_moves(&self, change: &Change) -> Vec<StockMove> {
         match change {
-            Change::Cancelled { .. } => self
+            Change::Cancelled { .. } | Change::Expired {} => self
                 .lines
                 .iter()
                 .zip(&self.progress.lines)

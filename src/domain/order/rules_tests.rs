@@ -126,3 +126,48 @@ fn shipping_more_than_ordered_names_the_line() {
         })
     ));
 }
+
+#[test]
+fn only_a_card_order_left_unpaid_past_its_time_expires_releasing_its_stock() {
+    let (mut fresh, mut log) = placed(PaymentMethod::Card, &[("A", 2)]);
+    let early = Command::Expire {
+        placed_before: fresh.created_at - time::Duration::seconds(1),
+    };
+    assert!(run(&mut fresh, &mut log, early).is_err(), "not due yet");
+    let due = Command::Expire {
+        placed_before: fresh.created_at + time::Duration::seconds(1),
+    };
+    let change = run(&mut fresh, &mut log, due).unwrap();
+    assert_eq!(Order::replay(&log).unwrap(), fresh, "replay handles order.expired");
+    assert_eq!(change.events[0].kind(), "order.expired");
+    assert_eq!(fresh.status.order, OrderStatus::Cancelled);
+    assert_eq!(fresh.status.payment, PaymentStatus::Pending);
+    assert_eq!(
+        change.stock,
+        vec![StockMove::Release(
+            Sku::parse("A").unwrap(),
+            Quantity::parse(2, 9).unwrap()
+        )]
+    );
+
+    let (mut paid, mut log) = placed(PaymentMethod::Card, &[("A", 1)]);
+    let total = paid.totals.grand_total.amount_minor();
+    run(
+        &mut paid,
+        &mut log,
+        Command::Authorize {
+            amount_minor: total,
+            provider_ref: "p".into(),
+        },
+    )
+    .unwrap();
+    let due_for = |o: &Order| Command::Expire {
+        placed_before: o.created_at + time::Duration::seconds(1),
+    };
+    assert!(run(&mut paid.clone(), &mut log, due_for(&paid)).is_err(), "authorised");
+    let (cod, mut log) = placed(PaymentMethod::Cod, &[("A", 1)]);
+    assert!(
+        run(&mut cod.clone(), &mut log, due_for(&cod)).is_err(),
+        "cash on delivery"
+    );
+}

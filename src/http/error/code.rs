@@ -58,6 +58,7 @@ codes! {
     InsufficientStock = "insufficient_stock", CONFLICT, "Insufficient stock";
     StockBelowReserved = "stock_below_reserved", CONFLICT, "Stock below reserved";
     InvalidTransition = "invalid_transition", CONFLICT, "Invalid transition";
+    TooManyOpenOrders = "too_many_open_orders", CONFLICT, "Too many open orders";
     PaymentRequired = "payment_required", CONFLICT, "Payment required";
     VersionConflict = "version_conflict", PRECONDITION_FAILED, "Version conflict";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large";
@@ -73,6 +74,7 @@ codes! {
     RefundExceedsCaptured = "refund_exceeds_captured", UNPROCESSABLE_ENTITY, "Refund exceeds what was paid";
     StockOverflow = "stock_overflow", UNPROCESSABLE_ENTITY, "Stock count out of range";
     IfMatchRequired = "if_match_required", PRECONDITION_REQUIRED, "If-Match required";
+    RateLimited = "rate_limited", TOO_MANY_REQUESTS, "Too many requests";
     InternalError = "internal_error", INTERNAL_SERVER_ERROR, "Internal error";
     DatabaseUnavailable = "database_unavailable", SERVICE_UNAVAILABLE, "Service unavailable";
     Busy = "busy", SERVICE_UNAVAILABLE, "Service unavailable";

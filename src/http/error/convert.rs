@@ -57,6 +57,7 @@ impl From<StoreError> for ApiError {
                 other => ApiError::Internal(format!("stock invariant violated for SKU {sku}: {other}")),
             },
             StoreError::Order(e) => e.into(),
+            StoreError::TooManyOpenOrders { limit } => ApiError::TooManyOpenOrders { limit },
             StoreError::Unavailable(err) => ApiError::Unavailable {
                 why: Unavailable::Database,
                 cause: Some(err.to_string()),

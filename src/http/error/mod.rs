@@ -143,6 +143,14 @@ pub enum ApiError {
         requested: i64,
         refundable: i64,
     },
+    /// The customer already has `limit` unpaid orders open.
+    TooManyOpenOrders {
+        limit: u32,
+    },
+    /// The caller's token bucket is empty; a token is back in `retry_after_secs` (at least 1).
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Unavailable {
         why: Unavailable,
         /// For the log only.
@@ -198,6 +206,8 @@ impl ApiError {
             ApiError::PaymentRequired => Code::PaymentRequired,
             ApiError::AmountInvalid(_) => Code::AmountInvalid,
             ApiError::RefundExceedsCaptured { .. } => Code::RefundExceedsCaptured,
+            ApiError::TooManyOpenOrders { .. } => Code::TooManyOpenOrders,
+            ApiError::RateLimited { .. } => Code::RateLimited,
             ApiError::Unavailable {
                 why: Unavailable::Database,
                 ..
@@ -309,6 +319,13 @@ impl ApiError {
             ApiError::RefundExceedsCaptured { requested, refundable } => {
                 format!("a refund of {requested} exceeds the {refundable} still refundable")
             }
+            ApiError::TooManyOpenOrders { limit } => format!(
+                "the customer already has {limit} unpaid orders open; pay for or cancel one first (unpaid card \
+                 orders also expire)"
+            ),
+            ApiError::RateLimited { retry_after_secs } => {
+                format!("too many requests; retry in {retry_after_secs} s")
+            }
             ApiError::Unavailable { why, .. } => match why {
                 Unavailable::Database => "the database cannot be reached; retry shortly",
                 Unavailable::Busy => "the system is busy; retry shortly",
@@ -347,6 +364,15 @@ impl ApiError {
         }
     }
 
+    /// The `Retry-After` seconds, for the codes that send one.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ if self.code().status() == StatusCode::SERVICE_UNAVAILABLE => Some(1),
+            _ => None,
+        }
+    }
+
     pub fn problem(&self) -> Problem {
         let code = self.code();
         Problem {
@@ -376,14 +402,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        match code.status() {
-            StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
-            }
-            _ => {}
+        if code.status() == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response.extensions_mut().insert(ErrorLog {
             code,

@@ -75,7 +75,7 @@ fn problem_responses(problems: &[Code]) -> Map<String, Value> {
                 response["headers"] = json!({"WWW-Authenticate": {
                     "description": "`Bearer`", "schema": {"type": "string"}}});
             }
-            if status == 503 {
+            if status == 503 || status == 429 {
                 response["headers"] = json!({"Retry-After": {
                     "description": "Seconds to wait before retrying", "schema": {"type": "integer"}}});
             }

@@ -8,8 +8,9 @@ use crate::http::error::Code;
 use crate::http::orders::{READ_ANY, READ_OWN, WRITE_ANY, WRITE_OWN};
 
 /// The problems every authenticated operation can answer with.
-const AUTHENTICATED: [Code; 7] = [
+const AUTHENTICATED: [Code; 8] = [
     Code::Unauthenticated,
+    Code::RateLimited,
     Code::InvalidToken,
     Code::InsufficientScope,
     Code::InternalError,
@@ -79,6 +80,7 @@ pub fn operations() -> Vec<Operation> {
                     Code::UnsupportedCountry,
                     Code::AmountOutOfRange,
                     Code::InsufficientStock,
+                    Code::TooManyOpenOrders,
                 ],
             ),
             idempotent: true,

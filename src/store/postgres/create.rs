@@ -2,19 +2,23 @@
 //! prices, locks the stock rows and takes the order number; the other writes the stock reservations, the order,
 //! its lines (as `unnest` arrays), its event and the stored idempotent response, as one statement of CTEs.
 
+use std::sync::LazyLock;
+
 use sqlx::{PgConnection, Row};
 
 use super::uow::{StockArrays, bind_event, contention_error, sku_strings};
 use crate::audit::chain::{self, GENESIS};
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
-use crate::domain::values::Sku;
+use crate::domain::values::{CustomerId, Sku};
 use crate::store::commands::{Placed, Placing};
 use crate::store::rows::{self, headers_to_json};
 use crate::store::{StoreError, db_error};
 
 /// See `load_for_placing`.
-pub(super) const LOAD_FOR_PLACING: &str = "WITH locked AS MATERIALIZED (\
+pub(super) static LOAD_FOR_PLACING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH locked AS MATERIALIZED (\
        SELECT sku, on_hand, reserved FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE) \
      SELECT p.sku, p.name_en, p.name_ar, p.tax_class, p.active, \
        ARRAY(SELECT pp.currency::text FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
@@ -22,27 +26,55 @@ pub(super) const LOAD_FOR_PLACING: &str = "WITH locked AS MATERIALIZED (\
        ARRAY(SELECT pp.amount_minor FROM product_prices pp WHERE pp.sku = p.sku ORDER BY pp.currency) \
          AS amounts, \
        l.on_hand, l.reserved, (SELECT count(*) FROM locked) AS n_locked, \
-       (SELECT nextval('order_number_seq')) AS seq \
-     FROM products p LEFT JOIN locked l ON l.sku = p.sku WHERE p.sku = ANY($1) ORDER BY p.sku";
+       (SELECT nextval('order_number_seq')) AS seq, {} AS open_unpaid \
+     FROM products p LEFT JOIN locked l ON l.sku = p.sku WHERE p.sku = ANY($1) ORDER BY p.sku",
+        super::unpaid::open_unpaid_of("$2")
+    )
+});
+
+/// The number (and the customer's open unpaid orders) when none of the SKUs is in the catalog.
+static NUMBER_ONLY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT nextval('order_number_seq') AS seq, {} AS open_unpaid",
+        super::unpaid::open_unpaid_of("$1")
+    )
+});
 
 /// One round trip instead of four: the stock rows are locked (in SKU order, as `lock_stock` does) by the same
 /// statement that reads the products and their prices and takes the next order number (evaluated once, as an
-/// init plan). A pricing error still wins over a stock error; the locks taken are released by the rollback, and
+/// init plan), and counts the open unpaid orders of `customer` (NULL: none; also an init plan, read after
+/// `unpaid::lock_customer`). A pricing error still wins over a stock error; the locks taken are released by the rollback, and
 /// the number is left unused (numbers are unique, not contiguous: ADR 0001).
-pub(super) async fn load_for_placing(conn: &mut PgConnection, skus: &[Sku]) -> Result<Placing, StoreError> {
-    let found = sqlx::query(LOAD_FOR_PLACING)
+pub(super) async fn load_for_placing(
+    conn: &mut PgConnection,
+    skus: &[Sku],
+    customer: Option<&CustomerId>,
+) -> Result<Placing, StoreError> {
+    let customer = customer.map(|c| c.as_str());
+    let found = sqlx::query(&LOAD_FOR_PLACING)
         .bind(sku_strings(skus))
+        .bind(customer)
         .fetch_all(&mut *conn)
         .await
         .map_err(contention_error)?;
-    let number = match found.first() {
-        Some(r) => r.try_get("seq").map_err(StoreError::internal)?,
+    let (number, open_unpaid) = match found.first() {
+        Some(r) => (
+            r.try_get("seq").map_err(StoreError::internal)?,
+            r.try_get("open_unpaid").map_err(StoreError::internal)?,
+        ),
         // None of the SKUs is in the catalog, so the order is refused as unknown; only this rare refusal pays a
         // second round trip for the number the port promises.
-        None => sqlx::query_scalar("SELECT nextval('order_number_seq')")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_error)?,
+        None => {
+            let r = sqlx::query(&NUMBER_ONLY)
+                .bind(customer)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            (
+                r.try_get("seq").map_err(StoreError::internal)?,
+                r.try_get("open_unpaid").map_err(StoreError::internal)?,
+            )
+        }
     };
     let mut product_rows = Vec::with_capacity(found.len());
     let mut price_rows = Vec::with_capacity(found.len());
@@ -74,6 +106,7 @@ pub(super) async fn load_for_placing(conn: &mut PgConnection, skus: &[Sku]) -> R
         products: rows::products_from_rows(product_rows, price_rows)?,
         stock,
         number,
+        open_unpaid,
     })
 }
 

@@ -9,6 +9,7 @@ mod create;
 mod pg_rows;
 #[cfg(test)]
 mod plans;
+mod unpaid;
 mod uow;
 
 use pg_rows::{
@@ -28,6 +29,7 @@ use uuid::Uuid;
 use super::audit::{Actor, product_entry, stock_entry};
 use super::commands;
 use super::rows;
+use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderCursor, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder,
     StoreError, UpdateOrder, db_error,
@@ -62,6 +64,8 @@ pub struct PostgresStore {
 
 /// The advisory lock key of the outbox relay role ("orderly1" in ASCII).
 const RELAY_LOCK: i64 = 0x6f72_6465_726c_7931;
+/// The advisory lock key of the expiry sweeper role ("orderly2").
+const EXPIRY_LOCK: i64 = 0x6f72_6465_726c_7932;
 
 /// The relay role: a session of its own holding the advisory lock; it ends when the connection does.
 struct PgRelayLease {
@@ -317,6 +321,14 @@ impl Orders for PostgresStore {
             .map_err(db_error)?;
         Ok(done.rows_affected())
     }
+
+    async fn expirable_orders(&self, placed_before: OffsetDateTime, limit: u32) -> Result<Vec<Expirable>, StoreError> {
+        unpaid::expirable(&self.pool, placed_before, limit).await
+    }
+
+    async fn try_expiry_lease(&self) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
+        self.try_lease(EXPIRY_LOCK).await
+    }
 }
 
 #[async_trait]
@@ -356,11 +368,18 @@ impl Outbox for PostgresStore {
     }
 
     async fn try_relay_lease(&self) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
+        self.try_lease(RELAY_LOCK).await
+    }
+}
+
+impl PostgresStore {
+    /// A role held by one replica at a time: a session of its own holding the advisory lock `key`.
+    async fn try_lease(&self, key: i64) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.options)
             .await
             .map_err(db_error)?;
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(RELAY_LOCK)
+            .bind(key)
             .fetch_one(&mut conn)
             .await
             .map_err(db_error)?;

@@ -116,7 +116,8 @@ async fn request_path_statements_have_generic_plans_without_full_scans() {
         GET_ORDER.clone(),
         LOCK_ORDER.clone(),
         WRITE_STOCK.into(),
-        LOAD_FOR_PLACING.into(),
+        LOAD_FOR_PLACING.clone(),
+        super::unpaid::EXPIRABLE_ORDERS.clone(),
         INSERT_PLACED.into(),
         APPEND_EVENT.into(),
     ];

@@ -1,5 +1,6 @@
 //! One PostgreSQL write transaction as a `UnitOfWork`. Placing an order takes five round trips (BEGIN, claim the
-//! key, `create::load_for_placing`, `create::insert_placed`, COMMIT); an update runs one statement per write.
+//! key, `create::load_for_placing`, `create::insert_placed`, COMMIT), six for a customer under the open-orders
+//! cap (`unpaid::lock_customer` before the load); an update runs one statement per write.
 
 use std::sync::LazyLock;
 
@@ -13,7 +14,7 @@ use super::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_with_lines, s
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
-use crate::domain::values::{Sku, StoreCode};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 use crate::store::commands::{Claim, Placed, Placing, UnitOfWork, Updated};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
@@ -222,9 +223,18 @@ impl UnitOfWork for PgUnitOfWork {
         })
     }
 
+    async fn lock_customer(&mut self, customer: &CustomerId) -> Result<(), StoreError> {
+        super::unpaid::lock_customer(&mut self.tx, customer).await
+    }
+
     /// Numbers come from one sequence for all stores (the store code only prefixes them), so `store` is unused.
-    async fn load_for_placing(&mut self, skus: &[Sku], _store: &StoreCode) -> Result<Placing, StoreError> {
-        super::create::load_for_placing(&mut self.tx, skus).await
+    async fn load_for_placing(
+        &mut self,
+        skus: &[Sku],
+        _store: &StoreCode,
+        customer: Option<&CustomerId>,
+    ) -> Result<Placing, StoreError> {
+        super::create::load_for_placing(&mut self.tx, skus, customer).await
     }
 
     async fn save_placed(&mut self, placed: &Placed<'_>) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@
 mod audit;
 mod backfill;
 mod sqlite_rows;
+mod unpaid;
 mod uow;
 
 use sqlite_rows::{
@@ -28,6 +29,7 @@ use uuid::Uuid;
 use super::audit::{Actor, product_entry, stock_entry};
 use super::commands;
 use super::rows::{self, LineRow};
+use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderCursor, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder,
     StoreError, UpdateOrder, db_error,
@@ -314,6 +316,15 @@ impl Orders for SqliteStore {
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected())
+    }
+
+    async fn expirable_orders(&self, placed_before: OffsetDateTime, limit: u32) -> Result<Vec<Expirable>, StoreError> {
+        unpaid::expirable(&self.reader, placed_before, limit).await
+    }
+
+    /// One process owns a SQLite file, so its sweeper always leads.
+    async fn try_expiry_lease(&self) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
+        Ok(Some(Box::new(SoleRelay)))
     }
 }
 

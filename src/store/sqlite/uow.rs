@@ -12,7 +12,7 @@ use crate::audit::chain::{self, GENESIS};
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
-use crate::domain::values::{Sku, StoreCode};
+use crate::domain::values::{CustomerId, Sku, StoreCode};
 use crate::store::commands::{Claim, Placed, Placing, UnitOfWork, Updated};
 use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
@@ -276,11 +276,26 @@ impl UnitOfWork for SqliteUnitOfWork {
         Ok(Claim::New)
     }
 
-    async fn load_for_placing(&mut self, skus: &[Sku], store: &StoreCode) -> Result<Placing, StoreError> {
+    /// The write transaction (`BEGIN IMMEDIATE`) already excludes every other writer.
+    async fn lock_customer(&mut self, _customer: &CustomerId) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn load_for_placing(
+        &mut self,
+        skus: &[Sku],
+        store: &StoreCode,
+        customer: Option<&CustomerId>,
+    ) -> Result<Placing, StoreError> {
+        let open_unpaid = match customer {
+            Some(c) => super::unpaid::count_open_unpaid(&mut self.tx, c).await?,
+            None => 0,
+        };
         Ok(Placing {
             products: load_products(&mut self.tx, skus).await?,
             stock: self.lock_stock(skus).await?,
             number: self.next_order_seq(store).await?,
+            open_unpaid,
         })
     }
 
