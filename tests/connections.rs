@@ -131,7 +131,11 @@ fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 #[test]
 fn beyond_max_in_flight_requests_are_shed_with_503_overloaded_and_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[("ORDERLY_MAX_IN_FLIGHT", "1")]);
+    // The probe below is anonymous and fast: no per-IP limit, so only shedding can refuse it.
+    let server = Server::start(
+        dir.path(),
+        &[("ORDERLY_MAX_IN_FLIGHT", "1"), ("ORDERLY_RATE_LIMIT_IP_PER_SEC", "0")],
+    );
     let staff = token(dir.path(), "ops-1", "catalog:write");
     // Held in flight: the head and half of a body.
     let mut held = TcpStream::connect(&server.api).unwrap();

@@ -155,44 +155,57 @@ fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
 /// The authenticated caller.
 pub struct Auth(pub Principal);
 
+/// The bearer token of the `Authorization` header.
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::NoCredentials)?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::NoCredentials)
+}
+
+/// Why a token was refused, as the client is told.
+fn token_fault(e: &crate::auth::AuthError) -> ApiError {
+    use crate::auth::{AuthError, Rejection};
+    use jsonwebtoken::errors::ErrorKind;
+    ApiError::InvalidToken(match e {
+        AuthError::Token(t) => match t.kind() {
+            ErrorKind::ExpiredSignature => TokenFault::Expired,
+            ErrorKind::ImmatureSignature => TokenFault::NotYetValid,
+            ErrorKind::InvalidSignature => TokenFault::BadSignature,
+            ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenFault::ForSomeoneElse,
+            _ => TokenFault::Malformed,
+        },
+        AuthError::Rejected(Rejection::NotYetValid) => TokenFault::NotYetValid,
+        AuthError::Rejected(Rejection::TooLongLived) => TokenFault::TooLongLived,
+        AuthError::Rejected(Rejection::NotAnAccessToken) => TokenFault::NotAnAccessToken,
+        AuthError::Rejected(Rejection::UnknownKey) => TokenFault::UnknownKey,
+        AuthError::Key(_) => TokenFault::Uncheckable,
+    })
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        // The rate limiter verified this request's token already.
-        if let Some(super::ratelimit::Verified(principal)) = parts.extensions.remove() {
-            return Ok(Auth(principal));
-        }
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::NoCredentials)?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::NoCredentials)?;
-        let principal = state.verifier.verify(token).await.map_err(|e| {
-            use crate::auth::{AuthError, Rejection};
-            use jsonwebtoken::errors::ErrorKind;
-            ApiError::InvalidToken(match &e {
-                AuthError::Token(t) => match t.kind() {
-                    ErrorKind::ExpiredSignature => TokenFault::Expired,
-                    ErrorKind::ImmatureSignature => TokenFault::NotYetValid,
-                    ErrorKind::InvalidSignature => TokenFault::BadSignature,
-                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => TokenFault::ForSomeoneElse,
-                    _ => TokenFault::Malformed,
-                },
-                AuthError::Rejected(Rejection::NotYetValid) => TokenFault::NotYetValid,
-                AuthError::Rejected(Rejection::TooLongLived) => TokenFault::TooLongLived,
-                AuthError::Rejected(Rejection::NotAnAccessToken) => TokenFault::NotAnAccessToken,
-                AuthError::Rejected(Rejection::UnknownKey) => TokenFault::UnknownKey,
-                AuthError::Key(_) => TokenFault::Uncheckable,
-            })
-        })?;
+        // The rate limiter verified this request's token already (good or bad): use its outcome.
+        let principal = match parts.extensions.remove::<super::ratelimit::Verified>() {
+            Some(super::ratelimit::Verified(outcome)) => match outcome.as_ref() {
+                Ok(principal) => principal.clone(),
+                Err(e) => return Err(token_fault(e)),
+            },
+            None => {
+                let token = bearer_token(parts)?;
+                state.verifier.verify(token).await.map_err(|e| token_fault(&e))?
+            }
+        };
         if let Some(notes) = parts.extensions.get::<RequestNotes>() {
             notes.record_principal(&principal.sub);
         }

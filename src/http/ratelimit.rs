@@ -189,19 +189,20 @@ async fn retain_recent(limits: Weak<RateLimits>) {
 /// The caller of a request: the principal of a valid bearer token (verified here only to find whose bucket to
 /// use; the handler's extractor reuses the result), else the client IP.
 async fn caller(state: &AppState, req: &mut Request) -> Caller {
-    let token = bearer(req.headers()).map(str::to_owned);
-    let verified = match token {
-        Some(t) => state.verifier.verify(&t).await.ok(),
-        None => None,
-    };
-    if let Some(principal) = verified {
-        let caller = if principal.only_own_scopes() {
-            Caller::Customer(principal.sub.clone())
-        } else {
-            Caller::Staff(principal.sub.clone())
-        };
-        req.extensions_mut().insert(Verified(principal));
-        return caller;
+    if let Some(token) = bearer(req.headers()).map(str::to_owned) {
+        let outcome = state.verifier.verify(&token).await;
+        let caller = outcome.as_ref().ok().map(|principal| {
+            if principal.only_own_scopes() {
+                Caller::Customer(principal.sub.clone())
+            } else {
+                Caller::Staff(principal.sub.clone())
+            }
+        });
+        // The extractor takes this outcome, good or bad, so a token is verified (and a JWKS refreshed) once.
+        req.extensions_mut().insert(Verified(std::sync::Arc::new(outcome)));
+        if let Some(caller) = caller {
+            return caller;
+        }
     }
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     match state.rate_limits.client_ip(peer, req.headers()) {
@@ -210,9 +211,9 @@ async fn caller(state: &AppState, req: &mut Request) -> Caller {
     }
 }
 
-/// A principal whose token the rate limiter already verified for this request.
-#[derive(Clone, Debug)]
-pub struct Verified(pub Principal);
+/// The outcome of verifying this request's bearer token, which the rate limiter already did.
+#[derive(Clone)]
+pub struct Verified(pub std::sync::Arc<Result<Principal, crate::auth::AuthError>>);
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers

@@ -160,13 +160,21 @@ impl TestApp {
 
     /// A product with one price and stock on hand.
     pub async fn stocked(&self, sku: &str, price_minor: i64, currency: &str, on_hand: i64) {
+        let product = self.put_product(sku, &[(price_minor, currency)]).await;
+        let status = product.status();
         assert!(
-            self.put_product(sku, &[(price_minor, currency)])
-                .await
-                .status()
-                .is_success()
+            status.is_success(),
+            "put product: {status} {}",
+            product.text().await.unwrap_or_default()
         );
-        assert_eq!(self.set_stock(sku, on_hand).await.status(), StatusCode::OK);
+        let stock = self.set_stock(sku, on_hand).await;
+        let status = stock.status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "set stock: {}",
+            stock.text().await.unwrap_or_default()
+        );
     }
 
     pub async fn stock(&self, sku: &str) -> Value {

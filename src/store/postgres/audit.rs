@@ -14,8 +14,7 @@ use crate::audit::chain::{self, GENESIS};
 use crate::store::audit::{Audit, AuditEntry, AuditPage, AuditQuery, AuditRecord, ChainCursor, ChainLink, StoredEvent};
 use crate::store::{StoreError, db_error};
 
-/// The advisory lock key of the audit chain's head ("orderly2" in ASCII).
-const AUDIT_LOCK: i64 = 0x6f72_6465_726c_7932;
+use super::AUDIT_LOCK;
 
 fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().map(|v| v.to_string())

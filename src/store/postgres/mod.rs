@@ -66,6 +66,11 @@ pub struct PostgresStore {
 const RELAY_LOCK: i64 = 0x6f72_6465_726c_7931;
 /// The advisory lock key of the expiry sweeper role ("orderly2").
 const EXPIRY_LOCK: i64 = 0x6f72_6465_726c_7932;
+/// The transaction-scoped advisory lock key of the audit chain's head ("orderly3").
+pub(super) const AUDIT_LOCK: i64 = 0x6f72_6465_726c_7933;
+// Every single-key advisory lock of the application is declared here, and no two may share a key: a role's
+// session-long lock on the audit key would block every catalog write.
+const _: () = assert!(RELAY_LOCK != EXPIRY_LOCK && RELAY_LOCK != AUDIT_LOCK && EXPIRY_LOCK != AUDIT_LOCK);
 
 /// The relay role: a session of its own holding the advisory lock; it ends when the connection does.
 struct PgRelayLease {
