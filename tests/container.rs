@@ -106,7 +106,8 @@ fn the_image_is_small_runs_as_10001_and_describes_itself() {
         "CONTAINER image_bytes={size} image_mb={:.1}",
         size as f64 / 1e6
     ));
-    assert!(size <= 20_000_000, "{IMAGE} is {size} bytes, over 20 MB");
+    // 24 MB since issue 14 (JWKS fetching, rate limiting, EdDSA: the binary alone is 20.2 MB) plus the SBOM.
+    assert!(size <= 24_000_000, "{IMAGE} is {size} bytes, over 24 MB");
 
     let config: Value =
         serde_json::from_str(&docker_ok(&["image", "inspect", "--format", "{{json .Config}}", IMAGE])).unwrap();

@@ -89,6 +89,16 @@ pub struct AuditPage {
     pub next: Option<i64>,
 }
 
+impl AuditPage {
+    /// A page from up to `limit + 1` rows read newest first: the extra row only says that there is more.
+    pub(crate) fn of(mut records: Vec<AuditRecord>, limit: u32) -> Self {
+        let more = records.len() > limit as usize;
+        records.truncate(limit as usize);
+        let next = if more { records.last().map(|r| r.seq) } else { None };
+        AuditPage { records, next }
+    }
+}
+
 /// An order and, unless it has none, one of its events, as stored, for `orderly verify`.
 #[derive(Clone, Debug)]
 pub struct ChainLink {

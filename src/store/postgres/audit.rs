@@ -147,11 +147,8 @@ impl Audit for PostgresStore {
         }
         sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
         let found = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
-        let mut records = found.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?;
-        let more = records.len() > q.limit as usize;
-        records.truncate(q.limit as usize);
-        let next = if more { records.last().map(|r| r.seq) } else { None };
-        Ok(AuditPage { records, next })
+        let records = found.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(AuditPage::of(records, q.limit))
     }
 
     async fn audit_chain(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
