@@ -320,10 +320,16 @@ def migration(r):
 
 
 def settings():
-    """Every setting name in src/config/mod.rs, and which of them are secrets (Option<SecretString>)."""
-    source = open(os.path.join(REPO, "src/config/mod.rs")).read()
-    block = re.search(r"const FIELDS: &\[&str\] = &\[(.*?)\];", source, re.S).group(1)
-    return re.findall(r'"(\w+)"', block), set(re.findall(r"pub (\w+): Option<SecretString>", source))
+    """Every setting name (FIELDS in src/config/names.rs), and which of them are secrets (the Option<SecretString>
+    fields of the Config struct in src/config/mod.rs). Fails loudly if either moves."""
+    names_rs = open(os.path.join(REPO, "src/config/names.rs")).read()
+    found = re.search(r"const FIELDS: &\[&str\] = &\[(.*?)\];", names_rs, re.S)
+    if not found:
+        sys.exit("k8s_policy: FIELDS not found in src/config/names.rs (moved? update settings())")
+    secrets = set(re.findall(r"pub (\w+): Option<SecretString>", open(os.path.join(REPO, "src/config/mod.rs")).read()))
+    if not secrets:
+        sys.exit("k8s_policy: no Option<SecretString> settings found in src/config/mod.rs (moved? update settings())")
+    return re.findall(r'"(\w+)"', found.group(1)), secrets
 
 
 @rule
