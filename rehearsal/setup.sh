@@ -88,8 +88,10 @@ start_infrastructure() {
   ORDERLY_TEST_PG_PORT=$PG_PORT scripts/pg-test.sh stop
   ORDERLY_TEST_PG_PORT=$PG_PORT scripts/pg-test.sh start >/dev/null
   # The application role owns the schema; orderly_v3 is v3-bad's role, whose write grants were never applied.
+  # orderly_app (the role migration 0004 grants to) is created by the administrator, as in production
+  # (docs/operations.md, "Database roles"): the owner migrates without CREATEROLE.
   psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN" -c 'CREATE ROLE orderly LOGIN' -c 'CREATE ROLE orderly_v3 LOGIN' \
-    -c 'CREATE DATABASE orderly OWNER orderly'
+    -c 'CREATE ROLE orderly_app NOLOGIN' -c 'CREATE DATABASE orderly OWNER orderly'
   wait_for "the registry" 20 curl -fsS "http://$REGISTRY/v2/"
 }
 
