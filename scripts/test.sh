@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, property, storage conformance (SQLite and PostgreSQL), HTTP black-box, process tests.
-# Starts its own throwaway PostgreSQL (scripts/pg-test.sh) unless ORDERLY_TEST_DATABASE_URL is already set.
+# Starts its own throwaway PostgreSQL (scripts/pg-test.sh) unless ORDERLY_TEST_DATABASE_URL is already set, and
+# PgBouncer in front of it (scripts/pgbouncer-test.sh) unless ORDERLY_TEST_PGBOUNCER_URL is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,12 +10,27 @@ venv_bin=$(scripts/deps.sh | tail -n1)
 PATH="$venv_bin:$HOME/.cargo/bin:$PATH"
 export PATH
 
+# What this script starts, it stops on exit (the last started first).
+cleanup=()
+stop_started() {
+  local c
+  for c in "${cleanup[@]}"; do $c; done
+}
+trap stop_started EXIT
 if [ -z "${ORDERLY_TEST_DATABASE_URL:-}" ]; then
   ORDERLY_TEST_DATABASE_URL=$(scripts/pg-test.sh start)
   export ORDERLY_TEST_DATABASE_URL
-  trap 'scripts/pg-test.sh stop' EXIT
+  cleanup=("scripts/pg-test.sh stop" "${cleanup[@]}")
 fi
 echo "PostgreSQL for tests: $ORDERLY_TEST_DATABASE_URL"
+# PgBouncer in transaction pooling mode in front of it, for the tests that run through a pooler.
+if [ -z "${ORDERLY_TEST_PGBOUNCER_URL:-}" ]; then
+  pg_port=$(sed -E 's|.*:([0-9]+)/.*|\1|' <<<"$ORDERLY_TEST_DATABASE_URL")
+  ORDERLY_TEST_PGBOUNCER_URL=$(scripts/pgbouncer-test.sh start "$pg_port")
+  export ORDERLY_TEST_PGBOUNCER_URL
+  cleanup=("scripts/pgbouncer-test.sh stop" "${cleanup[@]}")
+fi
+echo "PgBouncer for tests: $ORDERLY_TEST_PGBOUNCER_URL"
 
 # The container tests (tests/container.rs) run against orderly:dev built from this tree.
 if docker info >/dev/null 2>&1; then

@@ -36,6 +36,8 @@ pub async fn open_migration_store(config: &Config, migrate: bool) -> anyhow::Res
                 acquire_timeout: Config::ms(config.db_acquire_timeout_ms),
                 test_before_acquire: config.db_test_before_acquire,
                 lock_timeout: wait,
+                transaction_pooler: config.db_transaction_pooler,
+                statement_timeout: Config::ms(config.db_statement_timeout_ms),
             };
             let store = PostgresStore::connect_lazy(url.expose_secret(), &settings).context("database_url")?;
             if migrate {

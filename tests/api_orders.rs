@@ -285,7 +285,7 @@ async fn readiness_reports_ready_and_health_is_live(app: TestApp) {
     assert_eq!(live.status(), StatusCode::OK);
 }
 
-on_both_backends!(
+on_both_backends_and_pgbouncer!(
     placing_an_order_reserves_stock_and_returns_it_with_location_and_etag,
     three_at_1_235_kwd_shipped_to_kuwait_total_3_705_kwd,
     two_at_45_aed_shipped_to_the_emirates_carry_4_50_aed_vat,

@@ -293,7 +293,7 @@ async fn every_command_behaves_as_its_row_says(app: TestApp) {
     }
 }
 
-on_both_backends!(every_command_behaves_as_its_row_says);
+on_both_backends_and_pgbouncer!(every_command_behaves_as_its_row_says);
 
 #[tokio::test]
 async fn every_operation_documents_what_it_answers_without_credentials_and_scope() {

@@ -83,7 +83,7 @@ async fn concurrent_cancels_of_one_order_release_its_stock_once(app: TestApp) {
     assert_eq!(app.stock("OUD-1").await["reserved"], 0);
 }
 
-on_both_backends!(
+on_both_backends_and_pgbouncer!(
     two_hundred_concurrent_orders_for_fifty_units_give_exactly_fifty_orders,
     each_key_sent_three_times_at_once_creates_exactly_one_order,
     concurrent_cancels_of_one_order_release_its_stock_once,

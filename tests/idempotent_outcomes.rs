@@ -100,7 +100,7 @@ async fn validation_refusals_are_not_stored(app: TestApp) {
     assert_eq!(app.create_order(&customer, "k1", &good).await.status(), 201);
 }
 
-on_both_backends!(
+on_both_backends_and_pgbouncer!(
     a_stock_refusal_is_the_keys_outcome,
     a_domain_refusal_of_a_command_is_replayed,
     validation_refusals_are_not_stored,

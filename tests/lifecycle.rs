@@ -325,7 +325,7 @@ async fn concurrent_commands_on_one_order_keep_the_sequence_gap_free(app: TestAp
     replay_matches(&app, &done).await;
 }
 
-on_both_backends!(
+on_both_backends_and_pgbouncer!(
     a_card_order_is_authorised_captured_shipped_in_two_parts_delivered_and_completed,
     a_cod_order_is_shipped_delivered_collected_and_completed,
     a_refused_cod_order_is_returned_received_and_its_stock_restored,

@@ -191,6 +191,11 @@ async fn postgres_a_consumer_sees_every_event_once_in_per_order_sequence() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbouncer_a_consumer_sees_every_event_once_in_per_order_sequence() {
+    a_consumer_sees_every_event_once_in_per_order_sequence(Backend::PgBouncer).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_wait_while_nats_is_down_and_flow_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -336,12 +341,12 @@ async fn a_relay_killed_mid_batch_and_restarted_loses_and_repeats_nothing() {
     assert_exactly_once_in_order(&messages, 400);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_relay_leads_at_a_time_across_replicas() {
-    let Some(db) = fresh_db(Backend::Postgres).await else {
+/// Through a transaction pooler too: the lease is a transaction, which keeps its server connection.
+async fn one_relay_leads_at_a_time_across_replicas(backend: Backend) {
+    let Some(db) = fresh_db(backend).await else {
         return;
     };
-    let a = orderly::server::open_store(&db.config, true).await.unwrap();
+    let a = orderly::server::open_store(&db.config, false).await.unwrap();
     let b = orderly::server::open_store(&db.config, false).await.unwrap();
     let mut lead = a.try_relay_lease().await.unwrap().expect("the first replica leads");
     assert!(lead.is_held().await);
@@ -355,4 +360,14 @@ async fn one_relay_leads_at_a_time_across_replicas() {
         assert!(Instant::now() < deadline, "the lease was not handed on");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_one_relay_leads_at_a_time_across_replicas() {
+    one_relay_leads_at_a_time_across_replicas(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgbouncer_one_relay_leads_at_a_time_across_replicas() {
+    one_relay_leads_at_a_time_across_replicas(Backend::PgBouncer).await;
 }

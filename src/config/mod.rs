@@ -40,6 +40,12 @@ pub struct Config {
     pub db_acquire_timeout_ms: u64,
     /// Ping a pooled connection before handing it out (one extra round trip per request; off by default).
     pub db_test_before_acquire: bool,
+    /// `database_url` reaches a transaction-mode pooler (PgBouncer), not PostgreSQL itself: no start-up settings,
+    /// no prepared statement kept across transactions, reads in transactions (docs/operations.md, "PgBouncer").
+    pub db_transaction_pooler: bool,
+    /// PostgreSQL `statement_timeout` of reads. Writes have none: their COMMIT may be waiting for a synchronous
+    /// standby, which a timeout must never cut short (ADR 0012); their lock waits are bounded by `lock_timeout`.
+    pub db_statement_timeout_ms: u64,
     /// Apply migrations when `serve` starts. Defaults to true on SQLite and in development.
     pub migrate_on_start: Option<bool>,
     /// How long a duplicate request waits for the first one with its Idempotency-Key.
@@ -138,6 +144,8 @@ impl Default for Config {
             db_max_connections: 10,
             db_acquire_timeout_ms: 2_000,
             db_test_before_acquire: false,
+            db_transaction_pooler: false,
+            db_statement_timeout_ms: 30_000,
             migrate_on_start: None,
             idempotency_wait_ms: 5_000,
             idempotency_ttl_secs: 24 * 3600,
@@ -272,6 +280,12 @@ impl Config {
             ));
         }
         self.validate_connections()?;
+        if self.db_transaction_pooler && self.migrate_on_start == Some(true) {
+            return Err(invalid(
+                "migrate_on_start cannot be true with db_transaction_pooler: migrations hold a session-level lock, \
+                 which a transaction pooler cannot keep; run `orderly migrate` against PostgreSQL itself",
+            ));
+        }
         keys::validate(self)
     }
 
@@ -311,7 +325,7 @@ impl Config {
 
     pub fn migrate_on_start(&self) -> bool {
         self.migrate_on_start
-            .unwrap_or(!self.uses_postgres() || self.env == Environment::Development)
+            .unwrap_or(!self.uses_postgres() || (self.env == Environment::Development && !self.db_transaction_pooler))
     }
 
     /// The relay's settings, when NATS is configured.

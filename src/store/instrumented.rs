@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -31,6 +31,9 @@ pub struct Instrumented {
     /// When an operation last succeeded, in milliseconds since `epoch` (0: never).
     last_ok: AtomicU64,
     epoch: Instant,
+    /// A write was refused as read-only (a demoted primary) and no ping has found the database writable since:
+    /// until one does, successful reads prove nothing about taking orders.
+    read_only_seen: AtomicBool,
 }
 
 impl Instrumented {
@@ -40,6 +43,7 @@ impl Instrumented {
             metrics,
             last_ok: AtomicU64::new(0),
             epoch: Instant::now(),
+            read_only_seen: AtomicBool::new(false),
         }
     }
 
@@ -53,6 +57,9 @@ impl Instrumented {
         let started = Instant::now();
         let out = work.await;
         self.metrics.observe_db(operation, started.elapsed().as_secs_f64());
+        if out.as_ref().is_err_and(StoreError::is_read_only) {
+            self.read_only_seen.store(true, Ordering::Relaxed);
+        }
         if out.is_ok() {
             let now = u64::try_from(self.epoch.elapsed().as_millis())
                 .unwrap_or(u64::MAX)
@@ -119,11 +126,17 @@ impl Health for Instrumented {
 
     fn answered_within(&self, window: Duration) -> bool {
         let last = self.last_ok.load(Ordering::Relaxed);
-        last != 0 && self.epoch.elapsed().saturating_sub(Duration::from_millis(last)) <= window
+        !self.read_only_seen.load(Ordering::Relaxed)
+            && last != 0
+            && self.epoch.elapsed().saturating_sub(Duration::from_millis(last)) <= window
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.timed("ping", self.inner.ping()).await
+        let out = self.timed("ping", self.inner.ping()).await;
+        if out.is_ok() {
+            self.read_only_seen.store(false, Ordering::Relaxed);
+        }
+        out
     }
 
     async fn schema_is_current(&self) -> Result<bool, StoreError> {

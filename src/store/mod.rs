@@ -152,6 +152,11 @@ impl StoreError {
         StoreError::Internal(e.into())
     }
 
+    /// A write refused because the server is read-only: a primary demoted to a standby (SQLSTATE 25006).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, StoreError::Unavailable(sqlx::Error::Database(d)) if d.code().as_deref() == Some("25006"))
+    }
+
     /// A copy of this error when it is a refusal of the command itself (the order is missing, or the catalog, stock
     /// or status machine says no), which is stored under the Idempotency-Key and replayed, as Stripe does. Outages,
     /// contention and failures on our side are not refusals: they are worth a retry, so nothing is stored and the
@@ -231,8 +236,9 @@ fn sqlite_locked(d: &dyn sqlx::error::DatabaseError) -> bool {
             .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
-/// SQLSTATEs of a connection the server ended or refused: class 08, and shutdown or restart (57P01-57P03). The next
-/// attempt gets another connection, so the request is worth retrying.
+/// SQLSTATEs of a connection the server ended or refused: class 08, and shutdown or restart (57P01-57P03); and a
+/// write refused as read-only (25006): the connection reaches a primary that has been demoted. The next attempt
+/// gets another connection, so the request is worth retrying.
 fn connection_lost(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
 }

@@ -23,6 +23,8 @@ pub const CUSTOMER_SCOPES: &str = "orders:read:own orders:write:own";
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// PostgreSQL through PgBouncer in transaction pooling mode (scripts/pgbouncer-test.sh), migrated directly.
+    PgBouncer,
 }
 
 /// The admin URL of the test PostgreSQL cluster. In CI its absence is a failure, not a skip.
@@ -60,7 +62,7 @@ pub async fn fresh_db(backend: Backend) -> Option<TestDb> {
         max_open_unpaid_orders_per_customer: 0,
         ..Config::default()
     };
-    if backend == Backend::Postgres {
+    if backend != Backend::Sqlite {
         let admin = pg_admin_url()?;
         let name = format!("orderly_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
@@ -75,8 +77,27 @@ pub async fn fresh_db(backend: Backend) -> Option<TestDb> {
             None => panic!("ORDERLY_TEST_DATABASE_URL must end in /<database>"),
         };
         config.database_url = Some(SecretString::from(url));
+        if backend == Backend::PgBouncer {
+            let bouncer = pgbouncer_url()?;
+            open_store(&config, true).await.expect("migrate directly");
+            config.database_url = Some(SecretString::from(format!("{bouncer}/{name}")));
+            config.db_transaction_pooler = true;
+            config.migrate_on_start = Some(false);
+        }
     }
     Some(TestDb { config, _dir: dir })
+}
+
+/// The base URL of PgBouncer in front of the test cluster (transaction mode). In CI its absence is a failure.
+pub fn pgbouncer_url() -> Option<String> {
+    match std::env::var("ORDERLY_TEST_PGBOUNCER_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok() => panic!("CI must set ORDERLY_TEST_PGBOUNCER_URL (scripts/test.sh does)"),
+        _ => {
+            eprintln!("SKIPPED: PgBouncer tests need ORDERLY_TEST_PGBOUNCER_URL; run scripts/test.sh");
+            None
+        }
+    }
 }
 
 /// A store on a fresh database, migrated.
@@ -329,6 +350,32 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// `on_both_backends!`, and once more on PostgreSQL through PgBouncer.
+#[macro_export]
+macro_rules! on_both_backends_and_pgbouncer {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!($($name),*);
+        $crate::through_pgbouncer!($($name),*);
+    };
+}
+
+/// Runs each named `async fn(TestApp)` on PostgreSQL through PgBouncer in transaction pooling mode.
+#[macro_export]
+macro_rules! through_pgbouncer {
+    ($($name:ident),* $(,)?) => {
+        mod pgbouncer {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::PgBouncer).await {
                         super::$name(app).await;
                     }
                 }

@@ -146,16 +146,18 @@ impl Audit for PostgresStore {
             sql.push(" AND seq < ").push_bind(before);
         }
         sql.push(" ORDER BY seq DESC LIMIT ").push_bind(i64::from(q.limit) + 1);
-        let found = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        let mut conn = self.db.read().await?;
+        let found = sql.build().fetch_all(&mut *conn).await.map_err(db_error)?;
         let records = found.iter().map(audit_row).collect::<Result<Vec<_>, _>>()?;
         Ok(AuditPage::of(records, q.limit))
     }
 
     async fn audit_chain(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut conn = self.db.read().await?;
         let found = sqlx::query(&format!("{AUDIT_COLUMNS} WHERE seq > $1 ORDER BY seq LIMIT $2"))
             .bind(after_seq)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
         found.iter().map(audit_row).collect()
@@ -163,11 +165,12 @@ impl Audit for PostgresStore {
 
     async fn event_chains(&self, after: Option<ChainCursor>, limit: u32) -> Result<Vec<ChainLink>, StoreError> {
         let (order_id, sequence) = after.map_or((Uuid::nil(), -1), |c| (c.order_id, c.sequence));
+        let mut conn = self.db.read().await?;
         let found = sqlx::query(EVENT_CHAINS)
             .bind(order_id)
             .bind(sequence)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
         found

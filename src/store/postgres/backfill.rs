@@ -231,18 +231,21 @@ impl Backfill for PostgresStore {
             "SELECT id FROM legacy_runs WHERE digest = $1 AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
         )
         .bind(digest)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.db.read().await?)
         .await
         .map_err(db_error)?;
         if let Some(id) = open {
             return Ok(id);
         }
-        sqlx::query_scalar("INSERT INTO legacy_runs (digest, started_at) VALUES ($1, $2) RETURNING id")
+        let mut tx = self.db.write().await?;
+        let id = sqlx::query_scalar("INSERT INTO legacy_runs (digest, started_at) VALUES ($1, $2) RETURNING id")
             .bind(digest)
             .bind(now)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(db_error)
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(id)
     }
 
     async fn legacy_records(&self, legacy_ids: &[i64]) -> Result<Vec<LegacyRecord>, StoreError> {
@@ -252,7 +255,7 @@ impl Backfill for PostgresStore {
              WHERE l.legacy_order_id = ANY($1)",
         )
         .bind(legacy_ids)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.db.read().await?)
         .await
         .map_err(db_error)?;
         found
@@ -276,7 +279,7 @@ impl Backfill for PostgresStore {
     }
 
     async fn write_backfill(&self, batch: BackfillBatch<'_>) -> Result<Vec<i64>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.db.write().await?;
         write_created(&mut tx, batch.run_id, batch.created).await?;
         let moved = write_synced(&mut tx, batch.run_id, batch.synced).await?;
         tx.commit().await.map_err(db_error)?;
@@ -290,7 +293,7 @@ impl Backfill for PostgresStore {
         stock: &[StockCount],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.db.write().await?;
         super::audit::lock(&mut tx).await?;
         let by = import_actor(run_id);
         let at = crate::domain::order::now_micros(now);
@@ -355,7 +358,7 @@ impl Backfill for PostgresStore {
         );
         let found = sqlx::query(&sql)
             .bind(ids)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.db.read().await?)
             .await
             .map_err(db_error)?;
         orders_of(&found)
@@ -379,7 +382,7 @@ impl Backfill for PostgresStore {
             .bind(after_at)
             .bind(after_id)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.db.read().await?)
             .await
             .map_err(db_error)?;
         orders_of(&found)

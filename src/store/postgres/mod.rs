@@ -9,6 +9,7 @@ mod create;
 mod pg_rows;
 #[cfg(test)]
 mod plans;
+mod sessions;
 mod unpaid;
 mod uow;
 
@@ -17,12 +18,13 @@ use pg_rows::{
     stock_level,
 };
 
+use std::future::Future;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{QueryBuilder, Row};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::{Executor, QueryBuilder, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -54,12 +56,15 @@ pub struct PoolSettings {
     pub test_before_acquire: bool,
     /// How long a duplicate request waits for the first one holding its Idempotency-Key.
     pub lock_timeout: Duration,
+    /// The URL reaches a transaction-mode pooler (PgBouncer), not PostgreSQL itself (`sessions`).
+    pub transaction_pooler: bool,
+    /// Of reads; writes have none (`sessions`).
+    pub statement_timeout: Duration,
 }
 
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
-    options: PgConnectOptions,
+    db: sessions::Sessions,
 }
 
 /// The advisory lock key of the outbox relay role ("orderly1" in ASCII).
@@ -72,7 +77,10 @@ pub(super) const AUDIT_LOCK: i64 = 0x6f72_6465_726c_7933;
 // session-long lock on the audit key would block every catalog write.
 const _: () = assert!(RELAY_LOCK != EXPIRY_LOCK && RELAY_LOCK != AUDIT_LOCK && EXPIRY_LOCK != AUDIT_LOCK);
 
-/// The relay role: a session of its own holding the advisory lock; it ends when the connection does.
+/// A role held by one replica at a time: a session of its own, in a transaction holding the role's advisory lock
+/// (a transaction-scoped lock, so that it also holds through a transaction pooler, which keeps the server
+/// connection for as long as the transaction is open). It ends with the session, and a session on a server that
+/// has become a standby holds nothing.
 struct PgRelayLease {
     conn: sqlx::PgConnection,
 }
@@ -80,7 +88,9 @@ struct PgRelayLease {
 #[async_trait]
 impl super::RelayLease for PgRelayLease {
     async fn is_held(&mut self) -> bool {
-        sqlx::query("SELECT 1").execute(&mut self.conn).await.is_ok()
+        // Simple-protocol statements: nothing is prepared in a transaction that may stay open for days.
+        let primary = self.conn.fetch_one("SELECT NOT pg_is_in_recovery()").await;
+        primary.is_ok_and(|row| row.try_get::<bool, _>(0).unwrap_or(false))
     }
 }
 
@@ -88,32 +98,26 @@ impl PostgresStore {
     /// Builds the pool without connecting: the service starts (and reports not ready) while the database is down.
     pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse().map_err(StoreError::internal)?;
-        let lock_timeout = settings.lock_timeout.as_millis().to_string();
-        let options = options.application_name("orderly").options([
-            ("lock_timeout", lock_timeout.as_str()),
-            ("statement_timeout", "30000"),
-            // Plan each prepared statement once. With array parameters (`sku = ANY($1)`, `unnest($1)`), the
-            // server otherwise keeps re-planning them per execution, which was a quarter of its CPU per order
-            // (bench/RESULTS.md); every statement here is written to have a good generic plan.
-            ("plan_cache_mode", "force_generic_plan"),
-        ]);
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(settings.test_before_acquire)
-            .connect_lazy_with(options.clone());
-        Ok(PostgresStore { pool, options })
+        Ok(PostgresStore {
+            db: sessions::Sessions::new(options, settings),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.db.pool()
     }
 
     /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock meanwhile, so two migrators never race.
     /// Then seals the events written before the hash chain existed (migration 0004), which SQL alone cannot hash.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        MIGRATOR.run(&self.pool).await.map_err(StoreError::internal)?;
-        let sealed = audit::seal_events(&self.pool).await?;
+        if self.db.behind_pooler() {
+            return Err(StoreError::internal(anyhow::anyhow!(
+                "migrations hold a session-level lock, which a transaction pooler cannot keep: run `orderly migrate` \
+                 with ORDERLY_DATABASE_URL pointing at PostgreSQL itself and ORDERLY_DB_TRANSACTION_POOLER unset"
+            )));
+        }
+        MIGRATOR.run(self.pool()).await.map_err(StoreError::internal)?;
+        let sealed = audit::seal_events(self.pool()).await?;
         if sealed > 0 {
             tracing::info!(sealed, "order events written before the hash chain sealed");
         }
@@ -195,69 +199,77 @@ pub(super) async fn upsert_product(conn: &mut sqlx::PgConnection, product: &Prod
 #[async_trait]
 impl Catalog for PostgresStore {
     async fn put_product(&self, product: &Product, by: &Actor) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        audit::lock(&mut tx).await?;
-        let before = load_products(&mut tx, &[product.sku.as_str().to_owned()]).await?.pop();
-        let created = upsert_product(&mut tx, product).await?;
-        let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
-        audit::append(&mut tx, &[product_entry(by, at, before.as_ref(), product)]).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(created)
+        self.writing(async {
+            let mut tx = self.db.write().await?;
+            audit::lock(&mut tx).await?;
+            let before = load_products(&mut tx, &[product.sku.as_str().to_owned()]).await?.pop();
+            let created = upsert_product(&mut tx, product).await?;
+            let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
+            audit::append(&mut tx, &[product_entry(by, at, before.as_ref(), product)]).await?;
+            tx.commit().await.map_err(db_error)?;
+            Ok(created)
+        })
+        .await
     }
 
     async fn get_product(&self, sku: &Sku) -> Result<Option<Product>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        let mut conn = self.db.read().await?;
         Ok(load_products(&mut conn, &[sku.as_str().to_owned()]).await?.pop())
     }
 
     async fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> Result<StockLevel, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        audit::lock(&mut tx).await?;
-        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = $1")
-            .bind(sku.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound(crate::store::Missing::Product));
-        }
-        let inserted =
-            sqlx::query("INSERT INTO stock (sku, on_hand, reserved) VALUES ($1, 0, 0) ON CONFLICT (sku) DO NOTHING")
+        self.writing(async {
+            let mut tx = self.db.write().await?;
+            audit::lock(&mut tx).await?;
+            let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM products WHERE sku = $1")
                 .bind(sku.as_str())
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await
-                .map_err(db_error)?
-                .rows_affected()
-                == 1;
-        let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = $1 FOR UPDATE")
+                .map_err(db_error)?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(crate::store::Missing::Product));
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO stock (sku, on_hand, reserved) VALUES ($1, 0, 0) ON CONFLICT (sku) DO NOTHING",
+            )
             .bind(sku.as_str())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let before = stock_level(&row)?;
-        let level = before
-            .with_on_hand(on_hand)
-            .map_err(|source: StockError| StoreError::Stock {
-                sku: sku.clone(),
-                source,
-            })?;
-        sqlx::query("UPDATE stock SET on_hand = $2, updated_at = now() WHERE sku = $1")
-            .bind(sku.as_str())
-            .bind(level.on_hand)
             .execute(&mut *tx)
             .await
-            .map_err(db_error)?;
-        let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
-        let before = (!inserted).then_some(before);
-        audit::append(&mut tx, &[stock_entry(by, at, sku, before, level)]).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(level)
+            .map_err(db_error)?
+            .rows_affected()
+                == 1;
+            let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = $1 FOR UPDATE")
+                .bind(sku.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let before = stock_level(&row)?;
+            let level = before
+                .with_on_hand(on_hand)
+                .map_err(|source: StockError| StoreError::Stock {
+                    sku: sku.clone(),
+                    source,
+                })?;
+            sqlx::query("UPDATE stock SET on_hand = $2, updated_at = now() WHERE sku = $1")
+                .bind(sku.as_str())
+                .bind(level.on_hand)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let at = crate::domain::order::now_micros(OffsetDateTime::now_utc());
+            let before = (!inserted).then_some(before);
+            audit::append(&mut tx, &[stock_entry(by, at, sku, before, level)]).await?;
+            tx.commit().await.map_err(db_error)?;
+            Ok(level)
+        })
+        .await
     }
 
     async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError> {
+        let mut conn = self.db.read().await?;
         let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE sku = $1")
             .bind(sku.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(db_error)?;
         row.as_ref().map(stock_level).transpose()
@@ -267,19 +279,26 @@ impl Catalog for PostgresStore {
 #[async_trait]
 impl Orders for PostgresStore {
     async fn place_order(&self, cmd: PlaceOrder<'_>) -> Result<Executed, StoreError> {
-        let uow = uow::PgUnitOfWork::begin(&self.pool).await?;
-        commands::place_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+        self.writing(async {
+            let uow = uow::PgUnitOfWork::begin(&self.db).await?;
+            commands::place_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+        })
+        .await
     }
 
     async fn update_order(&self, cmd: UpdateOrder<'_>) -> Result<Executed, StoreError> {
-        let uow = uow::PgUnitOfWork::begin(&self.pool).await?;
-        commands::update_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+        self.writing(async {
+            let uow = uow::PgUnitOfWork::begin(&self.db).await?;
+            commands::update_order(Box::new(uow), cmd, OffsetDateTime::now_utc()).await
+        })
+        .await
     }
 
     async fn get_order(&self, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let mut conn = self.db.read().await?;
         let found = sqlx::query(&GET_ORDER)
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
         let Some((row, lines)) = orders_with_lines(&found)?.pop() else {
@@ -290,7 +309,8 @@ impl Orders for PostgresStore {
 
     async fn list_orders(&self, q: &OrderQuery) -> Result<OrderPage, StoreError> {
         let mut sql = list_query(q);
-        let found = sql.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        let mut conn = self.db.read().await?;
+        let found = sql.build().fetch_all(&mut *conn).await.map_err(db_error)?;
         let mut groups = orders_with_lines(&found)?;
         let has_more = groups.len() > q.limit as usize;
         groups.truncate(q.limit as usize);
@@ -310,25 +330,31 @@ impl Orders for PostgresStore {
     }
 
     async fn order_events(&self, id: Uuid) -> Result<Vec<OrderEvent>, StoreError> {
+        let mut conn = self.db.read().await?;
         let found = sqlx::query(&format!("{EVENT_COLUMNS} WHERE order_id = $1 ORDER BY sequence"))
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
         found.iter().map(event_row).collect()
     }
 
     async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected())
+        self.writing(async {
+            let mut tx = self.db.write().await?;
+            let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= $1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            tx.commit().await.map_err(db_error)?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 
     async fn expirable_orders(&self, placed_before: OffsetDateTime, limit: u32) -> Result<Vec<Expirable>, StoreError> {
-        unpaid::expirable(&self.pool, placed_before, limit).await
+        unpaid::expirable(&mut *self.db.read().await?, placed_before, limit).await
     }
 
     async fn try_expiry_lease(&self) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
@@ -339,31 +365,37 @@ impl Orders for PostgresStore {
 #[async_trait]
 impl Outbox for PostgresStore {
     async fn unpublished_events(&self, limit: u32) -> Result<Vec<OrderEvent>, StoreError> {
+        let mut conn = self.db.read().await?;
         let found = sqlx::query(&format!(
             "{EVENT_COLUMNS} WHERE published_at IS NULL ORDER BY position LIMIT $1"
         ))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(db_error)?;
         found.iter().map(event_row).collect()
     }
 
     async fn mark_published(&self, ids: &[Uuid], at: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE order_events SET published_at = $2 WHERE id = ANY($1)")
-            .bind(ids)
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        self.writing(async {
+            let mut tx = self.db.write().await?;
+            sqlx::query("UPDATE order_events SET published_at = $2 WHERE id = ANY($1)")
+                .bind(ids)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            tx.commit().await.map_err(db_error)
+        })
+        .await
     }
 
     async fn outbox_backlog(&self) -> Result<OutboxBacklog, StoreError> {
+        let mut conn = self.db.read().await?;
         let row = sqlx::query(
             "SELECT count(*) AS pending, min(occurred_at) AS oldest FROM order_events WHERE published_at IS NULL",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(db_error)?;
         Ok(OutboxBacklog {
@@ -378,17 +410,22 @@ impl Outbox for PostgresStore {
 }
 
 impl PostgresStore {
-    /// A role held by one replica at a time: a session of its own holding the advisory lock `key`.
+    /// A role held by one replica at a time (see `PgRelayLease`); none on a server that is not the primary.
     async fn try_lease(&self, key: i64) -> Result<Option<Box<dyn super::RelayLease>>, StoreError> {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&self.options)
+        let mut conn = self.db.lease_session().await?;
+        let row = conn
+            .fetch_one(&*format!(
+                "SELECT CASE WHEN pg_is_in_recovery() THEN false ELSE pg_try_advisory_xact_lock({key}) END"
+            ))
             .await
             .map_err(db_error)?;
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(key)
-            .fetch_one(&mut conn)
-            .await
-            .map_err(db_error)?;
+        let got: bool = row.try_get(0).map_err(StoreError::internal)?;
         Ok(got.then(|| Box::new(PgRelayLease { conn }) as Box<dyn super::RelayLease>))
+    }
+
+    /// Runs a write; a refusal as read-only (a demoted primary) marks the pool's connections stale (`sessions`).
+    async fn writing<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        work.await.map_err(|e| self.db.noticed(e))
     }
 }
 
@@ -399,22 +436,36 @@ impl Health for PostgresStore {
     }
 
     fn pool_state(&self) -> super::PoolState {
-        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        let pool = self.pool();
+        let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
         super::PoolState {
             idle,
-            in_use: self.pool.size().saturating_sub(idle),
-            max: self.pool.options().get_max_connections(),
+            in_use: pool.size().saturating_sub(idle),
+            max: pool.options().get_max_connections(),
         }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
-        Ok(())
+        // Simple protocol (nothing prepared); a standby, or a read-only session, is not ready for writes.
+        let row = self
+            .pool()
+            .fetch_one("SELECT current_setting('transaction_read_only') = 'off'")
+            .await
+            .map_err(db_error)?;
+        if row.try_get::<bool, _>(0).map_err(StoreError::internal)? {
+            Ok(())
+        } else {
+            self.db.mark_stale();
+            Err(StoreError::Unavailable(sqlx::Error::Protocol(
+                "the server takes no writes (a standby, or a read-only session)".into(),
+            )))
+        }
     }
 
     async fn schema_is_current(&self) -> Result<bool, StoreError> {
+        let mut conn = self.db.read().await?;
         let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .or_else(|e| match &e {
                 sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),

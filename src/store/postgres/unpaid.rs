@@ -2,7 +2,6 @@
 
 use std::sync::LazyLock;
 
-use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 
@@ -41,14 +40,14 @@ pub(super) static EXPIRABLE_ORDERS: LazyLock<String> = LazyLock::new(|| {
 
 /// Card orders placed before `placed_before` and still unpaid, oldest first (the partial index of migration 0005).
 pub(super) async fn expirable(
-    pool: &PgPool,
+    conn: &mut sqlx::PgConnection,
     placed_before: OffsetDateTime,
     limit: u32,
 ) -> Result<Vec<Expirable>, StoreError> {
     let found = sqlx::query(&EXPIRABLE_ORDERS)
         .bind(placed_before)
         .bind(i64::from(limit))
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map_err(db_error)?;
     found

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgPool, Postgres};
+use sqlx::postgres::Postgres;
 use sqlx::{Row, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -24,10 +24,8 @@ pub(super) struct PgUnitOfWork {
 }
 
 impl PgUnitOfWork {
-    pub(super) async fn begin(pool: &PgPool) -> Result<Self, StoreError> {
-        Ok(PgUnitOfWork {
-            tx: pool.begin().await.map_err(db_error)?,
-        })
+    pub(super) async fn begin(db: &super::sessions::Sessions) -> Result<Self, StoreError> {
+        Ok(PgUnitOfWork { tx: db.write().await? })
     }
 }
 
