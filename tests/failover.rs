@@ -190,3 +190,28 @@ async fn a_commit_is_not_acknowledged_before_its_synchronous_standby_has_it_what
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     assert_eq!(app.order_count().await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_balancer_with_no_primary_behind_it_is_a_retryable_503_not_a_500() {
+    // As HAProxy does while no node answers its primary check: every connection is accepted, then closed unread.
+    let entrance = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = entrance.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = entrance.accept().await {
+            drop(socket);
+        }
+    });
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.database_url = Some(SecretString::from(format!(
+            "postgres://orderly@127.0.0.1:{port}/orderly"
+        )));
+        c.migrate_on_start = Some(false);
+    })
+    .await
+    .unwrap();
+    let placed = app
+        .create_order(&app.staff(), "k-1", &order_body("KWD", "KW", &[("OUD-1", 1)]))
+        .await;
+    assert_problem(placed, 503, "database_unavailable").await;
+    assert_eq!(ready(&app).await, 503);
+}

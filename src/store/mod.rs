@@ -214,12 +214,16 @@ pub struct OutboxBacklog {
 }
 
 /// Maps sqlx errors: a pool timeout or I/O failure means the database is unreachable, and so does a SQLite file
-/// another process holds locked for longer than the busy timeout.
+/// another process holds locked for longer than the busy timeout. So does a protocol error: the bytes on the
+/// connection are not PostgreSQL's (a load balancer with no primary behind it accepts the connection and closes
+/// it, which sqlx reads as an unexpected answer to its first message), and another connection may do better.
 pub(crate) fn db_error(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable(e)
-        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(e),
         sqlx::Error::Database(ref d) if d.code().as_deref().is_some_and(connection_lost) => StoreError::Unavailable(e),
         sqlx::Error::Database(ref d) if sqlite_locked(d.as_ref()) => StoreError::Unavailable(e),
         other => StoreError::Internal(other.into()),
@@ -236,9 +240,12 @@ fn sqlite_locked(d: &dyn sqlx::error::DatabaseError) -> bool {
             .is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
-/// SQLSTATEs of a connection the server ended or refused: class 08, and shutdown or restart (57P01-57P03); and a
-/// write refused as read-only (25006): the connection reaches a primary that has been demoted. The next attempt
-/// gets another connection, so the request is worth retrying.
+/// SQLSTATEs of a connection the server ended or refused: class 08, shutdown or restart (57P01-57P03), a login
+/// refused (class 28: during a password rotation, say) or the server out of a resource (class 53: too many
+/// connections, disk full, out of memory); and a write refused as read-only (25006): the connection reaches a
+/// primary that has been demoted. None is the client's doing, and a later attempt may succeed, so the request is
+/// worth retrying.
 fn connection_lost(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
+    ["08", "28", "53"].iter().any(|class| code.starts_with(class))
+        || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
 }
