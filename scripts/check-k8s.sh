@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks deploy/k8s offline: renders every overlay, validates built-in objects for Kubernetes 1.30 and 1.37 and
-# custom objects against the CRDs (strictly), runs the policy test, and checks that the PrometheusRule and the
-# canary queries are the ones promtool checks.
+# custom objects against the CRDs (strictly), runs the policy test, checks that the PrometheusRule and the
+# canary queries are the ones promtool checks, and reads the images and pins them the way the pipeline does.
 # Needs (installs nothing itself):
 #   apt: prometheus (promtool); kubectl with its built-in kustomize (v5)
 #   pip: -r deploy/requirements-checks.txt (kubernetes-validate, jsonschema, PyYAML, yamllint)
@@ -54,6 +54,12 @@ echo "== AnalysisTemplate queries through promtool (Argo {{args.x}} filled in)"
 python3 scripts/promrule.py analysis "$tmp/production.yaml" > "$tmp/analysis.rules.yaml"
 promtool check rules "$tmp/analysis.rules.yaml"
 python3 scripts/promrule.py names deploy/monitoring/metric-names.txt "$tmp/analysis.rules.yaml"
+
+echo "== image listing, as the pipeline reads it (every container of every overlay names an image)"
+for name in base staging production; do
+  python3 scripts/manifest-images.py "$tmp/$name.yaml" > "$tmp/$name.images"
+  echo "$name: $(wc -l < "$tmp/$name.images") containers"
+done
 
 echo "== pinning by digest, as the pipeline does"
 mkdir -p "$tmp/pin"

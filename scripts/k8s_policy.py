@@ -6,6 +6,7 @@
 Each rule below yields what is wrong with the render. --self-test then breaks each rule on purpose
 (scripts/k8s_policy_mutations.py) and fails unless that very rule notices. Needs PyYAML.
 """
+import math
 import os
 import re
 import sys
@@ -14,6 +15,7 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULE_SOURCE = "deploy/monitoring/prometheusrule.yaml"
+DATABASE_URL = "ORDERLY_DATABASE_URL"
 REQUIRED_SECRETS = {"database_url"}  # the others (nats_url) may be absent: the relay is then off
 # Tokens are verified against the JWKS URL: no key material in the pods (ADR 0009; see base/config.env).
 UNSET_ON_PURPOSE = {"jwt_secret", "jwt_jwks_file", "jwt_public_key_file", "jwt_private_key_file", "jwt_key_id"}
@@ -175,7 +177,12 @@ def network_policy(r):
             {"Ingress", "Egress"} and not p["spec"].get("ingress") and not p["spec"].get("egress")]
     if not deny:
         yield "a default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules)"
-    allow = [p for p in pols if p not in deny]
+    if any(not p["spec"].get("podSelector", {}).get("matchLabels") for p in pols if p not in deny):
+        yield "a NetworkPolicy other than the default deny selects every pod of the namespace"
+    # Orderly's own policies, i.e. those selecting its pods. The database's (components/cloudnative-pg) are checked
+    # by database_network.
+    allow = [p for p in pols if p not in deny and any(
+        matches(p["spec"]["podSelector"].get("matchLabels"), pod_labels(obj)) for obj in r.pods)]
     for obj in r.pods:
         if not any(matches(p["spec"]["podSelector"].get("matchLabels"), pod_labels(obj)) for p in allow):
             yield f"no NetworkPolicy admits the traffic of {obj['kind']} pods"
@@ -311,8 +318,16 @@ def migration(r):
         yield "the Job runs the image's entrypoint with args [migrate]"
     if c["image"] != containers(w)[0]["image"]:
         yield "the Job must run the same image as the server"
-    if env_sources(j) != env_sources(w):
-        yield "the Job must get the same ConfigMap and Secret settings as the server"
+    (job_maps, job_env), (server_maps, server_env) = env_sources(j), env_sources(w)
+    others = lambda env: {k: v for k, v in env.items() if k != DATABASE_URL}
+    if job_maps != server_maps or others(job_env) != others(server_env):
+        yield "the Job must get the same ConfigMap and Secret settings as the server (the database URL aside)"
+    # The database URL: with a CloudNativePG Cluster, the Job connects as the owner and the server as a role that
+    # is not, and the rule `database` checks both. Without one (staging), both read the one URL of orderly-secrets.
+    if not secret_ref(job_env.get(DATABASE_URL)):
+        yield "the Job needs ORDERLY_DATABASE_URL from a Secret (secretKeyRef)"
+    elif not r.all("Cluster") and job_env[DATABASE_URL] != server_env.get(DATABASE_URL):
+        yield "without a CloudNativePG Cluster, the Job must migrate the database the server uses (the same URL)"
     if spec["template"]["spec"].get("restartPolicy") != "Never" or "backoffLimit" not in spec or "activeDeadlineSeconds" not in spec:
         yield "the Job: restartPolicy Never, a backoffLimit and an activeDeadlineSeconds"
     if r.config().get("ORDERLY_MIGRATE_ON_START") != "false":
@@ -504,6 +519,329 @@ def analysis_template(r):
         yield "the analysis must judge p99 latency"
     if not any('http_response_status_code!~"5.."' in q for q in queries):
         yield "the analysis must judge the success rate (non-5xx share)"
+
+
+# The labels CloudNativePG puts on the pods it creates (pkg/specs/pods.go, jobs.go and pgbouncer/deployments.go of
+# the release whose CRDs are in deploy/k8s/crds). The rules below test selectors against them.
+def cnpg_instance_labels(cluster):
+    name = cluster["metadata"]["name"]
+    return {"cnpg.io/cluster": name, "cnpg.io/instanceName": f"{name}-1", "cnpg.io/podRole": "instance",
+            "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": name,
+            "app.kubernetes.io/component": "database", "app.kubernetes.io/managed-by": "cloudnative-pg"}
+
+
+def cnpg_job_labels(cluster):
+    """The operator's initdb, join and recovery Jobs: a new standby copies the primary over 5432."""
+    labels = {k: v for k, v in cnpg_instance_labels(cluster).items() if k != "cnpg.io/podRole"}
+    return {**labels, "cnpg.io/jobRole": "join"}
+
+
+def cnpg_pooler_labels(pooler):
+    cluster = pooler["spec"]["cluster"]["name"]
+    return {"cnpg.io/cluster": cluster, "cnpg.io/poolerName": pooler["metadata"]["name"], "cnpg.io/podRole": "pooler",
+            "app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": cluster,
+            "app.kubernetes.io/component": "pooler", "app.kubernetes.io/managed-by": "cloudnative-pg"}
+
+
+CREDENTIAL_NAME = re.compile(r"(?i)(password|passwd|secret|token|access_?key|credential|private_?key)")
+
+
+def inline_credentials(node, where="spec"):
+    """Places in an object that hold a credential as a literal: an env-like {name, value} whose name looks like a
+    credential, or a URL with user:password@."""
+    if isinstance(node, dict):
+        if isinstance(node.get("name"), str) and "value" in node and CREDENTIAL_NAME.search(node["name"]):
+            yield f"{where}: {node['name']} has a literal value"
+        for k, v in node.items():
+            if isinstance(v, str) and re.match(r"^[a-z][a-z0-9+.-]*://[^/@\s]+:[^/@\s]*@", v):
+                yield f"{where}.{k}: a URL with a password in it"
+            else:
+                yield from inline_credentials(v, f"{where}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from inline_credentials(v, f"{where}[{i}]")
+
+
+def secret_ref(ref):
+    return isinstance(ref, dict) and bool(ref.get("name")) and bool(ref.get("key"))
+
+
+# Migration 0004 grants the role orderly_app SELECT and INSERT only on order_events and audit_log (docs/operations.md,
+# "Database roles"). The server must connect as a login role that is a member of it, never as the owner.
+APP_ROLE = "orderly_app"
+ROLE_POWERS = ("superuser", "createrole", "createdb", "replication", "bypassrls")
+RESERVED_ROLES = {"postgres", "streaming_replica", "cnpg_pooler_pgbouncer"}
+# Connections max_connections must keep beyond the service role's connectionLimit: superuser_reserved_connections
+# (3), the owner's migration Job, the operator, the metrics exporter and PgBouncer's authentication user.
+CONNECTION_RESERVE = 10
+
+
+def surge(workload, replicas):
+    """Extra pods a rollout may add at `replicas`: maxSurge of the Deployment's rollingUpdate or the Rollout's canary
+    (25% when unset), rounded up as the controllers do."""
+    strategy = workload["spec"].get("strategy", {})
+    value = (strategy.get("canary") or strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    if isinstance(value, str) and value.endswith("%"):
+        return math.ceil(replicas * int(value[:-1]) / 100)
+    return int(value)
+
+
+def password_secret(role):
+    ref = role.get("passwordSecret")
+    return ref.get("name") if isinstance(ref, dict) else None
+
+
+def database_roles(r, c):
+    """Who connects to the Cluster as whom. The migration Job as the owner, through the operator's Secret
+    <cluster>-app (key uri, the -rw Service). The server as a managed login role in orderly_app, with no power beyond
+    it, whose password Secret (created by the platform, with a key uri) is where its URL comes from. The two never
+    share a Secret, so the service can add history but never change or delete it."""
+    name, spec = c["metadata"]["name"], c["spec"]
+    bootstrap = spec.get("bootstrap", {})
+    owner = next((b["owner"] for b in bootstrap.values() if isinstance(b, dict) and b.get("owner")), "app")
+    owner_secret = f"{name}-app"
+    job_ref = env_sources(r.job)[1].get(DATABASE_URL) if r.job else None
+    server_ref = env_sources(r.workload)[1].get(DATABASE_URL) if r.workload else None
+    if r.job and ({k: (job_ref or {}).get(k) for k in ("name", "key")} != {"name": owner_secret, "key": "uri"}
+                  or job_ref.get("optional")):
+        yield (f"Job: ORDERLY_DATABASE_URL must come from Secret {owner_secret}, key uri (the owner migrates, over the "
+               f"-rw Service), not optional; got {job_ref}")
+    server_secret = (server_ref or {}).get("name")
+    if r.workload:
+        kind = r.workload["kind"]
+        if not secret_ref(server_ref) or server_ref.get("key") != "uri" or server_ref.get("optional"):
+            yield (f"{kind}: ORDERLY_DATABASE_URL must come from key uri of the service role's Secret, not optional; "
+                   f"got {server_ref}")
+        if server_ref and server_secret == owner_secret:
+            yield (f"{kind}: ORDERLY_DATABASE_URL from {owner_secret}: the server must never connect as the owner "
+                   f"`{owner}`, or it can change and delete history")
+        elif server_ref and server_ref == job_ref:
+            yield (f"{kind}: ORDERLY_DATABASE_URL from {server_secret}, as the migration Job's: the two must differ "
+                   f"(only the Job connects as the owner)")
+
+    # The managed roles. A role in orderly_app with a login is a candidate for the server.
+    roles = spec.get("managed", {}).get("roles") or []
+    members = [ro for ro in roles if ro.get("ensure", "present") == "present" and ro.get("login") is True and
+               APP_ROLE in (ro.get("inRoles") or [])]
+    if not members:
+        yield (f"Cluster {name}: spec.managed.roles must declare a login role in {APP_ROLE} (ensure present, login, "
+               f"inRoles [{APP_ROLE}]) for the server to connect as")
+    for ro in members:
+        where = f"Cluster {name}: managed role {ro.get('name')}"
+        if ro.get("name") in {owner} | RESERVED_ROLES:
+            yield f"{where}: the server's role must be neither the owner `{owner}` nor one the operator reserves"
+        powers = [p for p in ROLE_POWERS if ro.get(p)]
+        if powers:
+            yield f"{where}: no {', '.join(powers)}; it gets its privileges from {APP_ROLE} only"
+        if ro.get("inherit") is False:
+            yield f"{where}: inherit must stay true, or it holds none of {APP_ROLE}'s privileges (Orderly sets no role)"
+        ps = ro.get("passwordSecret")
+        if not isinstance(ps, dict) or not ps.get("name") or set(ps) != {"name"}:
+            yield f"{where}: its password from a Secret (passwordSecret: {{name: ...}}); got {ps!r}"
+        elif ro.get("disablePassword"):
+            yield f"{where}: disablePassword leaves it no password, and the server cannot log in"
+    service = [ro for ro in members if password_secret(ro) == server_secret]
+    if r.workload and members and not service:
+        yield (f"{r.workload['kind']}: ORDERLY_DATABASE_URL comes from {server_secret}, which is the passwordSecret of "
+               f"no managed login role in {APP_ROLE} (have: {[ro.get('name') for ro in members]})")
+    for ro in service:
+        where = f"Cluster {name}: managed role {ro.get('name')}"
+        hpa = r.one("HorizontalPodAutoscaler")
+        try:
+            pool = int(r.config()["ORDERLY_DB_MAX_CONNECTIONS"])
+            ceiling = int(spec.get("postgresql", {}).get("parameters", {}).get("max_connections", "100"))
+        except (KeyError, ValueError):
+            yield "ORDERLY_DB_MAX_CONNECTIONS in the ConfigMap and an integer max_connections, to size the role's connections"
+            continue
+        pods = hpa["spec"]["maxReplicas"] + surge(r.workload, hpa["spec"]["maxReplicas"]) if hpa else 0
+        limit = ro.get("connectionLimit", -1)
+        if not isinstance(limit, int) or limit == -1:
+            yield (f"{where}: a connectionLimit (got {limit}, unlimited), so the server can never take the "
+                   "connections the owner's migration and the operator need")
+        elif limit < pods * pool:
+            yield (f"{where}: connectionLimit {limit} below what the server may open: (maxReplicas + surge) {pods} x "
+                   f"ORDERLY_DB_MAX_CONNECTIONS {pool} = {pods * pool}")
+        elif limit + CONNECTION_RESERVE > ceiling:
+            yield (f"{where}: connectionLimit {limit} must leave {CONNECTION_RESERVE} of max_connections {ceiling} to "
+                   "the owner's migration, the operator and the exporter (raise max_connections, or move to the Pooler)")
+    # The password Secrets are the platform's: never in the repository, so never in the render.
+    platform = {owner_secret, server_secret} | {password_secret(ro) for ro in roles}
+    for d in r.all("Secret"):
+        if d["metadata"]["name"] in platform:
+            yield f"Secret/{d['metadata']['name']} is rendered: the platform creates it, credentials stay out of git"
+    # A new database: orderly_app must exist before the role can join it, and neither the owner (no CREATEROLE) nor
+    # migration 0004 can create it. A recovery brings it along with the data.
+    initdb = bootstrap.get("initdb")
+    if initdb is not None:
+        sql = "; ".join(stmt for k in ("postInitSQL", "postInitApplicationSQL", "postInitTemplateSQL")
+                        for stmt in initdb.get(k) or [])
+        if not re.search(rf"(?i)\bcreate\s+role\s+\"?{APP_ROLE}\"?(\s|;|$)", sql):
+            yield (f"Cluster {name}: bootstrap.initdb must create the role {APP_ROLE} (postInitApplicationSQL), or "
+                   "migration 0004 fails and the managed role cannot join it")
+
+
+@rule
+def database(r):
+    """Where the render has a CloudNativePG Cluster (components/cloudnative-pg), it is highly available, backed up
+    and monitored, and Orderly reaches its primary: the migration Job as the owner through the operator's Secret, the
+    server as a managed role in orderly_app (database_roles). Production must have one. Staging
+    keeps an external database (orderly-secrets' database-url), so without a Cluster there is nothing to check
+    there; the rule keys on the Cluster rather than on the overlay's name so that an overlay adopting the component
+    is held to it at once."""
+    clusters = r.all("Cluster")
+    if not clusters:
+        if r.overlay == "production":
+            yield "production runs PostgreSQL as a CloudNativePG Cluster (components/cloudnative-pg); none rendered"
+        return
+    if len(clusters) != 1:
+        yield f"one CloudNativePG Cluster for Orderly, got {len(clusters)}"
+        return
+    c = clusters[0]
+    name, spec = c["metadata"]["name"], c["spec"]
+    if not re.fullmatch(r"[\w.\-/]+:\d+\.\d+[\w.\-]*(@sha256:[0-9a-f]{64})?", spec.get("imageName", "")):
+        yield f"Cluster {name}: imageName pinned to a full PostgreSQL version (major.minor tag, or a digest)"
+    instances = spec.get("instances", 1)
+    if instances < 3:
+        yield f"Cluster {name}: at least 3 instances (a primary and two standbys), got {instances}"
+    sync = spec.get("postgresql", {}).get("synchronous")
+    if "minSyncReplicas" in spec or "maxSyncReplicas" in spec:
+        yield f"Cluster {name}: synchronous replication through postgresql.synchronous, not min/maxSyncReplicas"
+    if not sync:
+        yield f"Cluster {name}: synchronous replication (postgresql.synchronous), or a failover loses acknowledged commits"
+    else:
+        number = sync.get("number", 0)
+        if number < 1 or sync.get("dataDurability", "required") != "required":
+            yield f"Cluster {name}: every commit waits for at least one standby (number >= 1, dataDurability required)"
+        elif number > instances - 2:
+            yield (f"Cluster {name}: {number} synchronous standbys out of {instances - 1} leave none spare, so losing "
+                   "one standby stops every write")
+    affinity = spec.get("affinity", {})
+    if affinity.get("enablePodAntiAffinity") is False or affinity.get("podAntiAffinityType") != "required" or \
+            affinity.get("topologyKey") not in ("kubernetes.io/hostname", "topology.kubernetes.io/zone"):
+        yield f"Cluster {name}: required pod anti-affinity over nodes (or zones), so one node takes out one instance"
+    backup = spec.get("backup", {})
+    store = backup.get("barmanObjectStore") or {}
+    if not store.get("destinationPath"):
+        yield f"Cluster {name}: WAL archiving and base backups to object storage (backup.barmanObjectStore)"
+    else:
+        if not backup.get("retentionPolicy"):
+            yield f"Cluster {name}: a backup retentionPolicy"
+        s3 = store.get("s3Credentials")
+        others = [k for k in ("azureCredentials", "googleCredentials") if store.get(k)]
+        if not others and not (s3 and (s3.get("inheritFromIAMRole") is True or
+                                       all(secret_ref(s3.get(k)) for k in ("accessKeyId", "secretAccessKey")))):
+            yield f"Cluster {name}: object store credentials from a Secret (s3Credentials secret refs) or the IAM role"
+    for obj in [c] + r.all("Pooler"):
+        for found in inline_credentials(obj["spec"]):
+            yield f"{obj['kind']}/{obj['metadata']['name']}: credentials belong in a Secret; {found}"
+    instance = cnpg_instance_labels(c)
+    poolers = [p for p in r.all("Pooler") if p["spec"].get("cluster", {}).get("name") == name]
+    monitors = [m for m in r.all("PodMonitor")
+                if matches(m["spec"].get("selector", {}).get("matchLabels"), instance)
+                and any(e.get("port") == "metrics" for e in m["spec"].get("podMetricsEndpoints", []))]
+    if not monitors and spec.get("monitoring", {}).get("enablePodMonitor") is not True:
+        yield f"Cluster {name}: a PodMonitor scraping the instances' `metrics` port"
+    if any(matches(m["spec"]["selector"].get("matchLabels"), cnpg_pooler_labels(p)) for m in monitors for p in poolers):
+        yield f"the PodMonitor for {name} also selects the PgBouncer pods (select cnpg.io/podRole: instance)"
+    if spec.get("monitoring", {}).get("disableDefaultQueries"):
+        yield f"Cluster {name}: keep the default monitoring queries (replication lag, WAL archiver)"
+    for p in r.all("Pooler"):
+        ps = p["spec"]
+        if ps.get("cluster", {}).get("name") != name or ps.get("type", "rw") != "rw" or \
+                ps.get("pgbouncer", {}).get("poolMode") != "transaction" or ps.get("instances", 1) < 2:
+            yield f"Pooler/{p['metadata']['name']}: for {name}, type rw, poolMode transaction, at least 2 instances"
+    yield from database_roles(r, c)
+    if r.workload and r.config().get("ORDERLY_DB_TRANSACTION_POOLER") != "false":
+        yield "ORDERLY_DB_TRANSACTION_POOLER must be false: the URL reaches the primary itself, not PgBouncer"
+
+
+EXTERNAL = None  # an address outside the pod network: the API server, the object store
+
+
+def selects(selector, labels):
+    """A LabelSelector's matchLabels against a pod's labels; {} selects every pod."""
+    return all(labels.get(k) == v for k, v in (selector or {}).get("matchLabels", {}).items())
+
+
+def peer_admits(peer, policy_ns, endpoint):
+    ns, labels = endpoint
+    if "ipBlock" in peer:
+        return ns is EXTERNAL  # this model keeps ipBlock rules for what is outside the pod network
+    if ns is EXTERNAL:
+        return False
+    ns_ok = ns == policy_ns if "namespaceSelector" not in peer else \
+        selects(peer["namespaceSelector"], {"kubernetes.io/metadata.name": ns})
+    return ns_ok and ("podSelector" not in peer or selects(peer["podSelector"], labels))
+
+
+def port_admits(ports, port, protocol):
+    return not ports or any(p.get("protocol", "TCP") == protocol and (
+        "port" not in p or p["port"] == port or p["port"] <= port <= p.get("endPort", p["port"])) for p in ports
+        if isinstance(p.get("port", 0), int))
+
+
+def admitted(policies, ns, direction, pod, peer, port, protocol):
+    """Whether NetworkPolicies of namespace ns let `pod` (labels) receive from (Ingress) or send to (Egress) `peer`."""
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    selecting = [p for p in policies if selects(p["spec"]["podSelector"], pod) and direction in (
+        p["spec"].get("policyTypes") or ["Ingress"] + (["Egress"] if "egress" in p["spec"] else []))]
+    return not selecting or any(
+        port_admits(rule_.get("ports"), port, protocol) and
+        (not rule_.get(peers_key) or any(peer_admits(x, ns, peer) for x in rule_[peers_key]))
+        for p in selecting for rule_ in p["spec"].get(rules_key, []))
+
+
+@rule
+def database_network(r):
+    """Under the default deny, the traffic a CloudNativePG Cluster needs gets through, and nothing else reaches it."""
+    clusters = r.all("Cluster")
+    if len(clusters) != 1:
+        return
+    c, pols = clusters[0], r.all("NetworkPolicy")
+    if any(p["spec"]["podSelector"].get("matchExpressions") or any(
+            peer.get(k, {}).get("matchExpressions") for rule_ in p["spec"].get("ingress", []) + p["spec"].get("egress", [])
+            for peer in rule_.get("from", []) + rule_.get("to", []) for k in ("podSelector", "namespaceSelector"))
+           for p in pols):
+        yield "NetworkPolicies: use matchLabels (this test does not model matchExpressions)"
+    ns = c["metadata"].get("namespace")
+    inst, job = (ns, cnpg_instance_labels(c)), (ns, cnpg_job_labels(c))
+    poolers = [(ns, cnpg_pooler_labels(p)) for p in r.all("Pooler")
+               if p["spec"].get("cluster", {}).get("name") == c["metadata"]["name"]]
+    orderly = {o["kind"]: (ns, pod_labels(o)) for o in r.pods}
+    operator, prometheus = ("cnpg-system", {"app.kubernetes.io/name": "cloudnative-pg"}), ("monitoring", {"app": "prometheus"})
+    dns, outside = ("kube-system", {"k8s-app": "kube-dns"}), (EXTERNAL, {})
+    must = [(f"Orderly's {k} pods to the instances", o, inst, 5432, "TCP") for k, o in orderly.items()]
+    must += [(f"Orderly's {k} pods to PgBouncer", o, p, 5432, "TCP") for k, o in orderly.items() for p in poolers]
+    must += [("PgBouncer to the instances", p, inst, 5432, "TCP") for p in poolers]
+    must += [("replication between the instances", inst, inst, 5432, "TCP"),
+             ("the instances' status to each other", inst, inst, 8000, "TCP"),
+             ("a new standby's join Job to the primary", job, inst, 5432, "TCP"),
+             ("the operator to the instances' status", operator, inst, 8000, "TCP"),
+             ("Prometheus to the instances' metrics", prometheus, inst, 9187, "TCP"),
+             ("the instances to DNS", inst, dns, 53, "UDP"), ("the instances to DNS over TCP", inst, dns, 53, "TCP"),
+             ("the instances to the API server and the object store", inst, outside, 443, "TCP"),
+             ("the instances to the API server on 6443", inst, outside, 6443, "TCP")]
+    for p in poolers:
+        must += [("PgBouncer to DNS", p, dns, 53, "UDP"), ("PgBouncer to the API server", p, outside, 443, "TCP"),
+                 ("PgBouncer to the API server on 6443", p, outside, 6443, "TCP")]
+    for what, src, dst, port, proto in must:
+        for direction, here, there in (("Egress", src, dst), ("Ingress", dst, src)):
+            if here[0] == ns and not admitted(pols, ns, direction, here[1], there, port, proto):
+                yield f"NetworkPolicy: {what} ({proto} {port}) is not allowed ({direction.lower()} side)"
+    # The database's side only: another pod's own egress (denied by default) must not be what keeps it out.
+    stranger, neighbour = ("ingress", {"app.kubernetes.io/name": "ingress-nginx"}), (ns, {"app": "debug"})
+    must_not = [("Ingress", inst, stranger, 5432, "another namespace to the instances"),
+                ("Ingress", inst, neighbour, 5432, "another pod of the namespace to the instances"),
+                ("Ingress", inst, prometheus, 5432, "the monitoring namespace to PostgreSQL itself"),
+                ("Egress", inst, outside, 5432, "the instances to PostgreSQL servers elsewhere"),
+                ("Egress", inst, next(iter(orderly.values()), neighbour), 8080, "the instances to Orderly's API")]
+    for p in poolers:
+        must_not += [("Ingress", p, stranger, 5432, "another namespace to PgBouncer"),
+                     ("Ingress", p, neighbour, 5432, "another pod of the namespace to PgBouncer"),
+                     ("Egress", p, outside, 5432, "PgBouncer to PostgreSQL servers elsewhere")]
+    for direction, pod, peer, port, what in must_not:
+        if admitted(pols, ns, direction, pod[1], peer, port, "TCP"):
+            yield f"NetworkPolicy: {what} (TCP {port}) must not be allowed"
 
 
 def check(overlay, docs):
