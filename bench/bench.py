@@ -18,9 +18,15 @@ database has a machine of its own, and it makes "PostgreSQL's own limit" the lim
 the same for both. `shared` lets everything float over all CPUs, so the load generator and the service compete with
 the database (the figures before 2026-11-28 06:00 were taken that way).
 
+PgBouncer (BENCH_PGBOUNCER=1): a second Orderly runs through PgBouncer in transaction pooling mode
+(scripts/pgbouncer-test.sh, ORDERLY_DB_TRANSACTION_POOLER=true) and each phase measures it right after the direct
+one, so the BENCH line also gives Orderly-through-PgBouncer / Orderly-direct from the same run (pooler_*_ratio).
+PgBouncer runs on the client side's CPUs, beside Orderly, as a sidecar or a node-local pooler would.
+
 Environment: ORDERLY_BIN (default: cargo build --release, target/release/orderly), ORDERLY_DB_MAX_CONNECTIONS
-(pool size, default 10 as in Orderly's config), BENCH_PG_PORT (55450), BENCH_API_PORT (38471), BENCH_ROUNDS,
-BENCH_TOPOLOGY (split).
+(pool size, default 10 as in Orderly's config), BENCH_PG_PORT (55450), BENCH_API_PORT (38471: the API, the next
+port admin, and the two after for the PgBouncer instance), BENCH_PGBOUNCER_PORT (56450), BENCH_ROUNDS,
+BENCH_TOPOLOGY (split), BENCH_PGBOUNCER (off).
 """
 import os, platform, re, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -36,6 +42,10 @@ DB = f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres"
 API = f"http://127.0.0.1:{API_PORT}"
 PACED_CONNS = POOL  # fixed rate: as many connections as pgbench has clients, one per wrk thread
 TOPOLOGY = os.environ.get("BENCH_TOPOLOGY", "split")
+POOLER = os.environ.get("BENCH_PGBOUNCER", "") not in ("", "0")
+POOLER_PORT = os.environ.get("BENCH_PGBOUNCER_PORT", "56450")
+POOLER_API = f"http://127.0.0.1:{API_PORT + 2}"
+POOLER_DIR = f"/tmp/orderly-bench-pgbouncer-{POOLER_PORT}"
 CPUS = sorted(os.sched_getaffinity(0))
 if TOPOLOGY == "split" and len(CPUS) >= 2:
     DB_CPUS, APP_CPUS = CPUS[: len(CPUS) // 2], CPUS[len(CPUS) // 2:]
@@ -80,20 +90,35 @@ def rss_kb(pid, field="VmRSS"):
         return int(re.search(rf"{field}:\s+(\d+)", f.read()).group(1))
 
 
-def ready(timeout=0.2):
+def require_free_ports():
+    """Stops at once, naming the port, when another program holds one the benchmark needs."""
+    ports = {"BENCH_PG_PORT": int(PG_PORT), "BENCH_API_PORT": API_PORT, "BENCH_API_PORT+1": API_PORT + 1}
+    if POOLER:
+        ports.update({"BENCH_API_PORT+2": API_PORT + 2, "BENCH_API_PORT+3": API_PORT + 3,
+                      "BENCH_PGBOUNCER_PORT": int(POOLER_PORT)})
+    for name, port in ports.items():
+        out = subprocess.run(["ss", "-Htlnp", f"sport = :{port}"], capture_output=True, text=True).stdout.strip()
+        if out:
+            holder = re.search(r'users:\(\("([^"]+)",pid=(\d+)', out)
+            by = f" by {holder.group(1)} (pid {holder.group(2)})" if holder else ""
+            raise SystemExit(f"bench: port {port} ({name}) is already in use{by}; stop that program or set {name}")
+
+
+def ready(api=API, timeout=0.2):
+    admin = int(api.rsplit(":", 1)[1]) + 1
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT + 1}/readyz", timeout=timeout) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=timeout) as r:
             return r.status == 200
     except Exception:
         return False
 
 
-def start_orderly(bin_):
+def start_orderly(bin_, env=None, api=API):
     t0 = time.monotonic()
     # Request logs (stdout) are discarded; anything on stderr (a panic) is kept.
     with open(os.path.join(tempfile.gettempdir(), "bench-orderly.stderr"), "ab") as err:
-        p = subprocess.Popen(on(APP_CPUS, [bin_, "serve"]), env=ENV, stdout=subprocess.DEVNULL, stderr=err)
-    while not ready():
+        p = subprocess.Popen(on(APP_CPUS, [bin_, "serve"]), env=env or ENV, stdout=subprocess.DEVNULL, stderr=err)
+    while not ready(api=api):
         if p.poll() is not None or time.monotonic() - t0 > 30:
             raise SystemExit("orderly did not become ready")
         time.sleep(0.001)
@@ -129,14 +154,14 @@ def pct(xs, p):
     return xs[max(0, int(len(xs) * p + 0.999999) - 1)]
 
 
-def wrk(script, token, rate=None, dur=DUR):
+def wrk(script, token, rate=None, dur=DUR, api=API):
     env = dict(ENV, BENCH_TOKEN=token, BENCH_NONCE=str(time.time_ns() % 10**9))
     if rate:
         env.update(BENCH_RATE=f"{rate:.1f}", BENCH_CONNS=str(PACED_CONNS))
         shape = ["-t", str(PACED_CONNS), "-c", str(PACED_CONNS)]
     else:
         shape = ["-t", "2", "-c", str(POOL * 4)]
-    out = sh(on(APP_CPUS, ["wrk", *shape, "-d", f"{dur}s", "--timeout", "10s", "-s", f"bench/wrk/{script}.lua", API]), env=env)
+    out = sh(on(APP_CPUS, ["wrk", *shape, "-d", f"{dur}s", "--timeout", "10s", "-s", f"bench/wrk/{script}.lua", api]), env=env)
     m = dict(re.findall(r"(\w+)=([\d.]+)", out.split("WRK", 1)[1]))
     return {"rps": float(m["rps"]), "p50": float(m["p50_ms"]), "p99": float(m["p99_ms"]), "p999": float(m["p999_ms"]),
             "bad": int(m["bad_status"]) + int(m["socket_errors"])}
@@ -160,13 +185,31 @@ class RssSampler(threading.Thread):
             time.sleep(0.2)
 
 
+def start_pooled(bin_):
+    """PgBouncer in front of the benchmark's PostgreSQL, and a second Orderly through it (BENCH_PGBOUNCER)."""
+    env = dict(ENV, ORDERLY_TEST_PGBOUNCER_PORT=POOLER_PORT, ORDERLY_TEST_PGBOUNCER_DIR=POOLER_DIR)
+    base = sh(on(APP_CPUS, ["scripts/pgbouncer-test.sh", "start", PG_PORT]), env=env).strip()
+    env = dict(ENV, ORDERLY_DATABASE_URL=f"{base}/postgres", ORDERLY_DB_TRANSACTION_POOLER="true",
+               ORDERLY_LISTEN=f"127.0.0.1:{API_PORT + 2}", ORDERLY_ADMIN_LISTEN=f"127.0.0.1:{API_PORT + 3}")
+    p, _ = start_orderly(bin_, env, POOLER_API)
+    return p
+
+
+def stop_pooled(p):
+    stop(p)
+    sh(["scripts/pgbouncer-test.sh", "stop"], env=dict(ENV, ORDERLY_TEST_PGBOUNCER_DIR=POOLER_DIR))
+
+
 def main():
+    require_free_ports()
     bin_ = binary()
     log(f"PostgreSQL on {PG_PORT}, load")
     sh(on(DB_CPUS, ["bench/pg.sh", "start"]), env=dict(ENV, BENCH_PG_PORT=PG_PORT))
+    pooled = None
     try:
         sh([bin_, "migrate"])
         sh(["psql", "-q", DB, "-f", "bench/load.sql"])
+        sh([bin_, "migrate"])  # seals the loaded events into their hash chains
         sh(["psql", "-q", DB, "-c", "CHECKPOINT"])
         token = sh([bin_, "token", "--sub", "ops-1", "--scope", "orders:read orders:write catalog:write stock:write"]).split()[-1]
         ready_ms = []
@@ -175,6 +218,8 @@ def main():
             ready_ms.append(ms)
             stop(p)
         p, _ = start_orderly(bin_)
+        if POOLER:
+            pooled = start_pooled(bin_)
         time.sleep(1)
         idle_mb = rss_kb(p.pid) / 1024
         sampler = RssSampler(p.pid)
@@ -196,14 +241,24 @@ def main():
                     sampler.on = False
                     settle()
                     pg_paced = pgbench(ep, rate=half)
+                    b_peak = b_paced = None
+                    if pooled:
+                        settle()
+                        wrk(ep, token, dur=WARM, api=POOLER_API)
+                        b_peak = wrk(ep, token, api=POOLER_API)
+                        settle()
+                        b_paced = wrk(ep, token, rate=half, api=POOLER_API)
                     if p.poll() is not None:
                         raise SystemExit(f"orderly exited with {p.returncode} during {ep}; see "
                                          f"{tempfile.gettempdir()}/bench-orderly.stderr")
-                    rows.append({"round": rnd, "ep": ep, "pg": pg_peak, "o": o_peak, "half": half, "pgp": pg_paced, "op": o_paced})
+                    rows.append({"round": rnd, "ep": ep, "pg": pg_peak, "o": o_peak, "half": half, "pgp": pg_paced, "op": o_paced,
+                                 "b": b_peak, "bp": b_paced})
         finally:
             rss_hwm = rss_kb(p.pid, "VmHWM") / 1024
             stop(p)
     finally:
+        if pooled:
+            stop_pooled(pooled)
         sh(["bench/pg.sh", "stop"], env=dict(ENV, BENCH_PG_PORT=PG_PORT))
     report(rows, statistics.median(ready_ms), ready_ms, idle_mb, sampler.peak / 1024, rss_hwm)
 
@@ -223,6 +278,11 @@ def report(rows, ready_med, ready_all, idle_mb, load_mb, hwm_mb):
         med(per("create", lambda r: r["o"]["rps"])), med(per("create", lambda r: r["pg"]["rps"])),
         med(ratio["create"]), med(ratio["get"]), med(ratio["list"]), med(per("create", lambda r: r["op"]["p99"])),
         load_mb, ready_med)
+    pooled = {ep: per(ep, lambda r: r["b"]["rps"] / r["o"]["rps"]) for ep in ("create", "get", "list")} if POOLER else None
+    if pooled:
+        bench += " pooler_create_ratio=%.2f pooler_get_ratio=%.2f pooler_list_ratio=%.2f pooler_p99_ms=%.1f" % (
+            med(pooled["create"]), med(pooled["get"]), med(pooled["list"]),
+            med(per("create", lambda r: r["bp"]["p99"])))
     commit = sh("git rev-parse --short HEAD").strip() + (" (dirty)" if sh("git status --porcelain -- src Cargo.lock").strip() else "")
     cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1)
     mem = int(re.search(r"MemTotal:\s+(\d+)", open("/proc/meminfo").read()).group(1)) / 2**20
@@ -236,6 +296,9 @@ def report(rows, ready_med, ready_all, idle_mb, load_mb, hwm_mb):
              f"- {bench}",
              f"- ratios per round: create {fmt(ratio['create'])}, get {fmt(ratio['get'])}, list {fmt(ratio['list'])}; "
              f"create p99 at half peak, Orderly/pgbench: {fmt(p99x)}",
+             *([f"- through PgBouncer (transaction mode, on the client CPUs), Orderly req/s over Orderly direct per round: "
+                f"create {fmt(pooled['create'])}, get {fmt(pooled['get'])}, list {fmt(pooled['list'])}; create p99 at "
+                f"the same half-peak rate: {fmt(per('create', lambda r: r['bp']['p99']))} ms"] if pooled else []),
              f"- RSS idle {idle_mb:.1f} MB, peak under load {load_mb:.1f} MB (VmHWM {hwm_mb:.1f} MB); "
              f"ready after start: {', '.join('%.0f' % x for x in ready_all)} ms; image orderly:dev {image}\n",
              "| round | endpoint | pgbench req/s | Orderly req/s | ratio | rate (half peak) | pgbench p50/p99 ms | Orderly p50/p99 ms | errors pg/O |",

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What the benchmark runs besides Orderly: a PostgreSQL server with pgbench, wrk, taskset. Installs what is missing
+# What the benchmark runs besides Orderly: a PostgreSQL server with pgbench, wrk, taskset, ss (and PgBouncer with
+# BENCH_PGBOUNCER=1). Installs what is missing
 # from Debian's packages when run as root (make bench / make bench-quick call it first); otherwise names it.
 set -euo pipefail
 missing=()
@@ -8,6 +9,10 @@ ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pgbench >/dev/null
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
 command -v psql >/dev/null || missing+=(postgresql-client)
+command -v ss >/dev/null || missing+=(iproute2)
+if [ -n "${BENCH_PGBOUNCER:-}" ] && [ "${BENCH_PGBOUNCER}" != 0 ]; then
+  command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq

@@ -3,7 +3,7 @@
 -- record with a ~2 KB stored response). Order i has id 00000000-0000-7000-8000-<i as 12 hex digits>, customer
 -- 'cust-<i mod 10000>' (10 orders per customer), created i seconds before the load.
 \set ON_ERROR_STOP on
-TRUNCATE order_events, order_lines, orders, idempotency_keys, stock, product_prices, products;
+TRUNCATE order_events, order_lines, orders, idempotency_keys, stock, product_prices, products CASCADE;
 INSERT INTO products (sku, name_en, name_ar, tax_class, active)
   SELECT s::text, 'Royal oud ' || s, 'عود ملكي ' || s, 'standard', true FROM generate_series(1000, 1999) s;
 INSERT INTO product_prices (sku, currency, amount_minor) SELECT s::text, 'KWD', 1000 + s FROM generate_series(1000, 1999) s;
@@ -25,6 +25,9 @@ INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, uni
   subtotal_minor, tax_minor, total_minor)
 SELECT id, n, s::text, 'Royal oud ' || s, 'عود ملكي ' || s, 1, 1000 + s, 'standard', 1000 + s, 0, 1000 + s
 FROM g, LATERAL (VALUES (1, s1), (2, s2), (3, s3)) AS l(n, s);
+-- Written unsealed, as events from before the hash chain (migration 0004) were: `orderly migrate`, run again after
+-- this file, seals them with Orderly's own code (docs/operations.md, "Audit trail and `orderly verify`").
+ALTER TABLE order_events DROP CONSTRAINT order_events_hashed;
 INSERT INTO order_events (id, order_id, sequence, type, data, actor, occurred_at, published_at)
 SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, id, 1, 'order.placed',
   jsonb_build_object('id', id, 'number', 'LD-' || lpad(i::text, 9, '0'), 'store', 'KW', 'customer_id', 'cust-' || (i % 10000),
@@ -34,6 +37,7 @@ SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, id, 1, 'o
      FROM unnest(ARRAY[s1, s2, s3]) s)),
   'ops-1', at, at
 FROM g;
+ALTER TABLE order_events ADD CONSTRAINT order_events_hashed CHECK (prev_hash IS NOT NULL AND hash IS NOT NULL) NOT VALID;
 INSERT INTO idempotency_keys (principal, key, fingerprint, status_code, response_headers, response_body, created_at, expires_at)
 SELECT 'ops-1', 'load-' || i, md5(i::text) || md5(i::text), 201,
   '[["location","/v1/orders/' || id || '"],["etag","\"1\""]]', convert_to(repeat('x', 1930), 'UTF8'), at, at + interval '1 day'

@@ -12,6 +12,9 @@ as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@";
 case "${1:-start}" in
   start)
     as_owner "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+    # shellcheck source=scripts/lib/ports.sh
+    source "$(dirname "$0")/../scripts/lib/ports.sh"
+    require_free_ports "bench/pg.sh" BENCH_PG_PORT="$port" || exit 1
     rm -rf "$dir"; mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
     as_owner "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start -o "-p $port -k /tmp \

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the settings here are read by the files that source this one
 # The rehearsal's settings, bookkeeping and set-up, sourced by scripts/rehearse.sh (which documents the variables).
 # rehearsal/rollout.sh has the moves. A "replica" is one container on the host network in a load balancer slot N:
 # API on 127.0.0.1:API_BASE+N, admin on ADMIN_BASE+N.
@@ -72,6 +73,13 @@ preflight() {
   done
   python3 -c 'import yaml' || die "python3 has no PyYAML"
   [ -d "$K8S_DIR/overlays/production" ] || die "$K8S_DIR/overlays/production not found"
+  local slot slots=()
+  for slot in $(seq 1 "$SLOTS"); do
+    slots+=("REH_API_BASE+$slot=$((API_BASE + slot))" "REH_ADMIN_BASE+$slot=$((ADMIN_BASE + slot))")
+  done
+  require_free_ports "make rehearse" REH_PG_PORT="$PG_PORT" REH_REGISTRY_PORT="${REGISTRY##*:}" \
+    REH_LB_PORT="$LB_PORT" REH_HAPROXY_ADMIN_PORT="$HAPROXY_ADMIN_PORT" REH_PROM_PORT="$PROM_PORT" "${slots[@]}" ||
+    exit 1
   docker image inspect orderly:dev >/dev/null 2>&1 || { log "no orderly:dev image: building it"; scripts/build-image.sh; }
   rm -rf "$WORK" && mkdir -p "$WORK/targets" "$WORK/logs"
   : >"$WORK/events.tsv"

@@ -27,6 +27,9 @@ case "${1:-start}" in
     if as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
       echo "postgres://postgres@127.0.0.1:$port/postgres"; exit 0
     fi
+    # shellcheck source=scripts/lib/ports.sh
+    source "$(dirname "$0")/lib/ports.sh"
+    require_free_ports "scripts/pg-test.sh" ORDERLY_TEST_PG_PORT="$port" >&2 || exit 1
     rm -rf "$dir"; mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
     as_owner "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null

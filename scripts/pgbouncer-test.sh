@@ -21,6 +21,9 @@ case "${1:-}" in
     if [ -f "$dir/pgbouncer.pid" ] && kill -0 "$(cat "$dir/pgbouncer.pid")" 2>/dev/null; then
       echo "postgres://postgres@127.0.0.1:$port"; exit 0
     fi
+    # shellcheck source=scripts/lib/ports.sh
+    source "$(dirname "$0")/lib/ports.sh"
+    require_free_ports "scripts/pgbouncer-test.sh" ORDERLY_TEST_PGBOUNCER_PORT="$port" || exit 1
     rm -rf "$dir"; mkdir -p "$dir"
     echo '"postgres" ""' >"$dir/userlist.txt"
     cat >"$dir/pgbouncer.ini" <<EOF

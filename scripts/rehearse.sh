@@ -20,6 +20,8 @@
 #   prometheus, haproxy, wrk, kubectl, curl, python3 with PyYAML.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/ports.sh
+source scripts/lib/ports.sh
 # shellcheck source=rehearsal/setup.sh
 source rehearsal/setup.sh
 # shellcheck source=rehearsal/rollout.sh
