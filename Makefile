@@ -1,5 +1,5 @@
 # Entry points; the logic lives in scripts/ so CI and people run the same thing.
-.PHONY: run test lint fmt openapi image rehearse check-pipeline bench bench-quick bench-import
+.PHONY: run test lint fmt openapi image rehearse chaos check-pipeline bench bench-quick bench-import
 
 run:
 	cargo run
@@ -22,6 +22,11 @@ image:
 # Zero-downtime rolling update and both canary verdicts, on the local Docker engine (about 2 minutes).
 rehearse:
 	scripts/rehearse.sh
+
+# Six failure scenarios under load (replica, leader and NATS killed, a switchover, a partition, SQLite killed), each
+# checked against every answer the clients got (about 4 minutes, as root): docs/operations.md, "Failure scenarios".
+chaos:
+	PATH="$$(scripts/deps.sh | tail -n1):$$PATH" scripts/chaos/run.sh
 
 check-pipeline:
 	scripts/check-pipeline.sh
