@@ -10,6 +10,7 @@ pub mod money;
 pub mod order;
 pub mod placing;
 pub mod pricing;
+pub mod search;
 pub mod status;
 pub mod stock;
 pub mod tax;

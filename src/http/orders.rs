@@ -15,6 +15,7 @@ use super::error::{ApiError, Missing, TokenFault};
 use super::extract::{Auth, IdempotencyKeyHeader, QueryParams, RawBody, fingerprint};
 use super::wire::{CreateOrderRequest, OrderPageView, OrderView};
 use crate::domain::order::Order;
+use crate::domain::search::SearchQuery;
 use crate::domain::status::{OrderStatus, StatusMachine};
 use crate::domain::values::CustomerId;
 use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder, StoreError, StoredResponse};
@@ -191,6 +192,10 @@ pub async fn get_order(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    /// Staff only: orders whose ship-to name has words starting with every word of `q` (Arabic and Latin folded, see
+    /// the API guide), whose ship-to phone is this number in any form (6 digits or more), whose order number
+    /// (Orderly's or a legacy one) contains it (4 characters or more), or whose customer id is it, case-insensitively.
+    pub q: Option<String>,
     pub customer_id: Option<String>,
     /// Order status: open, confirmed, completed, cancelled.
     pub status: Option<String>,
@@ -271,6 +276,14 @@ pub async fn list_orders(
         .transpose()?;
     let created_from = rfc3339("/created_from", p.created_from.as_deref())?;
     let created_to = rfc3339("/created_to", p.created_to.as_deref())?;
+    let search =
+        p.q.as_deref()
+            .map(|raw| SearchQuery::parse(raw).map_err(|e| ApiError::field("/q", e.0)))
+            .transpose()?;
+    if search.is_some() {
+        // Search reaches every customer's orders: staff only.
+        auth.require(&[READ_ANY])?;
+    }
     // Every parameter is checked before the answer that depends on who asks.
     let customer_id = match (own, requested) {
         // A customer only ever lists their own orders; asking for someone else's yields nothing.
@@ -292,6 +305,7 @@ pub async fn list_orders(
         created_to,
         limit,
         after,
+        search,
     };
     let page = state.store.list_orders(&query).await?;
     Ok(axum::Json(OrderPageView {

@@ -106,6 +106,8 @@ pub struct OrderQuery {
     pub limit: u32,
     /// Continue after this position; the listing is newest first.
     pub after: Option<OrderCursor>,
+    /// `q`: orders found by ship-to name, phone, order number or customer id.
+    pub search: Option<crate::domain::search::SearchQuery>,
 }
 
 #[derive(Clone, Debug)]
@@ -248,4 +250,16 @@ fn sqlite_locked(d: &dyn sqlx::error::DatabaseError) -> bool {
 fn connection_lost(code: &str) -> bool {
     ["08", "28", "53"].iter().any(|class| code.starts_with(class))
         || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
+}
+
+/// The search keys of a stored ship-to document (JSON), read leniently: an order is never left unsearchable, nor a
+/// migration stopped, because a field is missing.
+pub(crate) fn search_keys_of_stored(ship_to: &str) -> crate::domain::search::SearchKeys {
+    let doc: serde_json::Value = serde_json::from_str(ship_to).unwrap_or_default();
+    let field = |name: &str| doc.get(name).and_then(serde_json::Value::as_str);
+    crate::domain::search::SearchKeys::new(
+        field("name").unwrap_or(""),
+        field("phone"),
+        field("country").unwrap_or(""),
+    )
 }

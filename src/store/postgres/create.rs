@@ -9,6 +9,7 @@ use sqlx::{PgConnection, Row};
 use super::uow::{StockArrays, bind_event, contention_error, sku_strings};
 use crate::audit::chain::{self, GENESIS};
 use crate::domain::order::Order;
+use crate::domain::search::SearchKeys;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::{CustomerId, Sku};
 use crate::store::commands::{Placed, Placing};
@@ -114,9 +115,9 @@ pub(super) async fn load_for_placing(
 pub(super) const INSERT_PLACED: &str = "WITH o AS (INSERT INTO orders (id, number, store, customer_id, currency, \
        payment_method, order_status, \
        payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-       shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress) \
+       shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, search_name, search_phone) \
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-       $20::jsonb)), \
+       $20::jsonb, $48, $49)), \
      l AS (INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
        tax_class, subtotal_minor, tax_minor, total_minor) \
        SELECT $1, * FROM unnest($21::int4[], $22::text[], $23::text[], $24::text[], $25::int4[], $26::int8[], \
@@ -143,6 +144,7 @@ pub(super) async fn insert_placed(conn: &mut PgConnection, placed: &Placed<'_>) 
     } = placed;
     let lines = LineArrays::of(o)?;
     let stock = StockArrays::of(reserved);
+    let keys = SearchKeys::of(&o.ship_to);
     let query = sqlx::query(INSERT_PLACED)
         .bind(o.id)
         .bind(&o.number)
@@ -185,6 +187,8 @@ pub(super) async fn insert_placed(conn: &mut PgConnection, placed: &Placed<'_>) 
         .bind(&stock.reserved)
         .bind(GENESIS)
         .bind(chain::of_event(GENESIS, e))
+        .bind(&keys.name)
+        .bind(keys.phone.as_deref())
         .execute(conn)
         .await
         .map_err(db_error)?;

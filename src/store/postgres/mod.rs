@@ -9,6 +9,7 @@ mod create;
 mod pg_rows;
 #[cfg(test)]
 mod plans;
+mod search;
 mod sessions;
 mod unpaid;
 mod uow;
@@ -121,6 +122,10 @@ impl PostgresStore {
         if sealed > 0 {
             tracing::info!(sealed, "order events written before the hash chain sealed");
         }
+        let filled = search::fill_keys(self.pool()).await?;
+        if filled > 0 {
+            tracing::info!(filled, "search keys of orders written before search filled");
+        }
         Ok(())
     }
 }
@@ -144,6 +149,9 @@ fn list_query(q: &OrderQuery) -> QueryBuilder<'_, sqlx::Postgres> {
     }
     if let Some(to) = q.created_to {
         sql.push(" AND created_at < ").push_bind(to);
+    }
+    if let Some(search) = &q.search {
+        search::push_conditions(&mut sql, search);
     }
     if let Some(after) = q.after {
         sql.push(" AND (created_at, id) < (").push_bind(after.created_at);
@@ -309,7 +317,11 @@ impl Orders for PostgresStore {
 
     async fn list_orders(&self, q: &OrderQuery) -> Result<OrderPage, StoreError> {
         let mut sql = list_query(q);
-        let mut conn = self.db.read().await?;
+        let mut conn = if q.search.is_some() {
+            self.db.read_with_custom_plans().await?
+        } else {
+            self.db.read().await?
+        };
         let found = sql.build().fetch_all(&mut *conn).await.map_err(db_error)?;
         let mut groups = orders_with_lines(&found)?;
         let has_more = groups.len() > q.limit as usize;

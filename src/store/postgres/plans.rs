@@ -4,11 +4,12 @@
 //! hash join over a whole table (bench/RESULTS.md). Runs against ORDERLY_TEST_DATABASE_URL; skipped without it
 //! unless CI is set.
 
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, Execute, Executor, PgConnection};
 
 use super::create::{INSERT_PLACED, LOAD_FOR_PLACING};
 use super::uow::{APPEND_EVENT, LOCK_ORDER, WRITE_STOCK};
 use super::{GET_ORDER, OrderCursor, OrderQuery, list_query};
+use crate::domain::search::SearchQuery;
 use crate::domain::status::OrderStatus;
 use crate::domain::values::CustomerId;
 
@@ -20,10 +21,11 @@ const LOAD: &str = "
     INSERT INTO stock (sku, on_hand, reserved) SELECT sku, 1000, 0 FROM products;
     INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, payment_status,
         fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, shipping_tax_minor,
-        grand_total_minor, version, created_at, updated_at, progress)
+        grand_total_minor, version, created_at, updated_at, progress, search_name, search_phone)
       SELECT gen_random_uuid(), 'KW-' || g, 'KW', 'c-' || (g % 3000), 'KWD', 'card',
         (ARRAY['open', 'confirmed', 'completed'])[1 + g % 3], 'pending', 'unfulfilled', '{}', 0, 3000, 0, 0, 0,
-        3000, 1, now() - g * interval '1 minute', now(), '{}'
+        3000, 1, now() - g * interval '1 minute', now(), '{}',
+        ' ' || (ARRAY['احمد', 'فاطمه', 'محمد', 'sara', 'ali'])[1 + g % 5] || ' name' || g, (50000000 + g)::text
       FROM generate_series(1, 30000) g;
     INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, tax_class,
         subtotal_minor, tax_minor, total_minor)
@@ -60,11 +62,11 @@ async fn generic_plan(conn: &mut PgConnection, name: &str, sql: &str) -> String 
     lines.join("\n")
 }
 
-#[tokio::test]
-async fn request_path_statements_have_generic_plans_without_full_scans() {
+/// A fresh database with the schema and `LOAD`, dropped again by `drop_loaded`; `None` without a test cluster.
+async fn loaded_database() -> Option<(PgConnection, PgConnection, String)> {
     let Ok(admin) = std::env::var("ORDERLY_TEST_DATABASE_URL") else {
         assert!(std::env::var_os("CI").is_none(), "CI needs ORDERLY_TEST_DATABASE_URL");
-        return;
+        return None;
     };
     let name = format!("orderly_plans_{}", uuid::Uuid::new_v4().simple());
     let mut server = PgConnection::connect(&admin).await.expect("connect");
@@ -76,6 +78,29 @@ async fn request_path_statements_have_generic_plans_without_full_scans() {
     let mut conn = PgConnection::connect(&url).await.expect("connect to the new database");
     super::MIGRATOR.run(&mut conn).await.expect("migrate");
     conn.execute(LOAD).await.expect("load");
+    Some((server, conn, name))
+}
+
+async fn drop_loaded(mut server: PgConnection, conn: PgConnection, name: &str) {
+    drop(conn);
+    server
+        .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
+}
+
+/// Whether `plan` scans one of the growing tables from end to end.
+fn full_scans(plan: &str) -> bool {
+    GROWING.iter().any(|table| {
+        plan.contains(&format!("Seq Scan on {table} ")) || plan.contains(&format!("Seq Scan on {table}\n"))
+    })
+}
+
+#[tokio::test]
+async fn request_path_statements_have_generic_plans_without_full_scans() {
+    let Some((server, mut conn, name)) = loaded_database().await else {
+        return;
+    };
     conn.execute("SET plan_cache_mode = force_generic_plan")
         .await
         .expect("set");
@@ -126,20 +151,71 @@ async fn request_path_statements_have_generic_plans_without_full_scans() {
     let mut found = Vec::new();
     for (i, sql) in statements.iter().enumerate() {
         let plan = generic_plan(&mut conn, &format!("plan_{i}"), sql).await;
-        for table in GROWING {
-            if plan.contains(&format!("Seq Scan on {table} ")) || plan.contains(&format!("Seq Scan on {table}\n")) {
-                found.push(format!("{sql}\n{plan}"));
-            }
+        if full_scans(&plan) {
+            found.push(format!("{sql}\n{plan}"));
         }
     }
-    drop(conn);
-    server
-        .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop database");
+    drop_loaded(server, conn, &name).await;
     assert!(
         found.is_empty(),
         "sequential scans in generic plans:\n\n{}",
         found.join("\n\n")
     );
+}
+
+/// Searches run with custom plans (`sessions`): for each kind of selective query, with its values, the plan reads
+/// the orders through the index made for it; for a common one, the newest first through `orders_by_created` until
+/// a page is full. None scans the table.
+#[tokio::test]
+async fn search_statements_read_orders_through_their_indexes() {
+    let Some((server, mut conn, name)) = loaded_database().await else {
+        return;
+    };
+    conn.execute("SET plan_cache_mode = force_custom_plan")
+        .await
+        .expect("set");
+    let search = |q: &str| OrderQuery {
+        limit: 20,
+        search: Some(SearchQuery::parse(q).expect("query")),
+        ..OrderQuery::default()
+    };
+    let cases = [
+        (search("أحمد name1234"), "orders_search_name"),
+        // A fifth of the orders match: reading the newest in order and stopping after a page is cheaper still.
+        (search("Sara"), "orders_by_created"),
+        (search("+965 5001 2345"), "orders_search_phone"),
+        (search("KW-2345"), "orders_number_trgm"),
+        (search("C-7"), "orders_customer_folded"),
+        (
+            OrderQuery {
+                status: Some(OrderStatus::Open),
+                created_from: Some(time::OffsetDateTime::now_utc() - time::Duration::days(30)),
+                after: Some(OrderCursor {
+                    created_at: time::OffsetDateTime::now_utc(),
+                    id: uuid::Uuid::nil(),
+                }),
+                ..search("فاطمة name99")
+            },
+            // Which of the two is cheaper depends on how many match within the filters: either reads no more
+            // than it must, and neither scans the table.
+            "orders_search_name|orders_by_created",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (q, index) in &cases {
+        let mut builder = list_query(q);
+        let mut built = builder.build();
+        let sql = format!("EXPLAIN {}", built.sql());
+        let args = built.take_arguments().expect("arguments").expect("bound values");
+        let plan: Vec<String> = sqlx::query_scalar_with(&sql, args)
+            .fetch_all(&mut conn)
+            .await
+            .expect("explain");
+        let plan = plan.join("\n");
+        if full_scans(&plan) || !index.split('|').any(|i| plan.contains(i)) {
+            wrong.push(format!("{:?}: expected {index}\n{plan}", q.search));
+        }
+    }
+    drop_loaded(server, conn, &name).await;
+    assert!(wrong.is_empty(), "search plans:\n\n{}", wrong.join("\n\n"));
 }

@@ -64,6 +64,8 @@ fn begin_statement(begin: &str, sets: &[(&str, String)], deallocate: bool) -> St
 struct Begins {
     write: String,
     read: String,
+    /// A read whose statements are planned for their values (a search: see `search`).
+    search: String,
     lease: String,
 }
 
@@ -79,9 +81,13 @@ impl Begins {
         let mut lease = per_transaction.clone();
         lease.retain(|(name, _)| *name != "idle_in_transaction_session_timeout");
         lease.push(("idle_in_transaction_session_timeout", "0".to_owned()));
+        let mut search = per_transaction.clone();
+        search.retain(|(name, _)| *name != "plan_cache_mode");
+        search.push(("plan_cache_mode", "force_custom_plan".to_owned()));
         Begins {
             write: begin_statement("BEGIN", &per_transaction, pooler),
             read: begin_statement("BEGIN READ ONLY", &per_transaction, pooler),
+            search: begin_statement("BEGIN READ ONLY", &search, pooler),
             lease: begin_statement("BEGIN", &lease, pooler),
         }
     }
@@ -115,6 +121,7 @@ pub(super) struct Sessions {
     pooler: bool,
     begin_write: Arc<str>,
     begin_read: Arc<str>,
+    begin_search: Arc<str>,
     begin_lease: Arc<str>,
     freshness: Arc<Freshness>,
 }
@@ -151,6 +158,7 @@ impl Sessions {
             pooler,
             begin_write: begins.write.into(),
             begin_read: begins.read.into(),
+            begin_search: begins.search.into(),
             begin_lease: begins.lease.into(),
             freshness,
         }
@@ -184,6 +192,16 @@ impl Sessions {
         } else {
             Ok(Reader::Pooled(self.pool.acquire().await.map_err(db_error)?))
         }
+    }
+
+    /// A read-only transaction whose statements get custom plans, whatever the session's `plan_cache_mode`.
+    pub(super) async fn read_with_custom_plans(&self) -> Result<Reader, StoreError> {
+        let tx = self
+            .pool
+            .begin_with(self.begin_search.to_string())
+            .await
+            .map_err(db_error)?;
+        Ok(Reader::InTransaction(tx))
     }
 
     /// A session of its own, outside the pool, in a transaction that may stay open (a role lease).

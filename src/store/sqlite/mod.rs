@@ -7,6 +7,7 @@
 
 mod audit;
 mod backfill;
+mod search;
 mod sqlite_rows;
 mod unpaid;
 mod uow;
@@ -107,6 +108,10 @@ impl SqliteStore {
         let sealed = audit::seal_events(&self.writer).await?;
         if sealed > 0 {
             tracing::info!(sealed, "order events written before the hash chain sealed");
+        }
+        let filled = search::fill_keys(&self.writer).await?;
+        if filled > 0 {
+            tracing::info!(filled, "search keys of orders written before search filled");
         }
         Ok(())
     }
@@ -273,6 +278,9 @@ impl Orders for SqliteStore {
         }
         if let Some(to) = q.created_to {
             sql.push(" AND created_at < ").push_bind(micros(to));
+        }
+        if let Some(search) = &q.search {
+            search::push_conditions(&mut sql, search);
         }
         if let Some(after) = q.after {
             let at = micros(after.created_at);

@@ -33,18 +33,20 @@ pub(super) async fn replace_order(conn: &mut SqliteConnection, o: &Order) -> Res
          tax_minor = excluded.tax_minor, shipping_minor = excluded.shipping_minor, \
          shipping_tax_minor = excluded.shipping_tax_minor, grand_total_minor = excluded.grand_total_minor, \
          version = excluded.version, created_at = excluded.created_at, updated_at = excluded.updated_at, \
-         progress = excluded.progress, legacy = excluded.legacy",
+         progress = excluded.progress, legacy = excluded.legacy, search_name = excluded.search_name, \
+         search_phone = excluded.search_phone",
     )
     .await
 }
 
 async fn write_order(conn: &mut SqliteConnection, o: &Order, on_conflict: &str) -> Result<(), StoreError> {
     let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
+    let keys = crate::domain::search::SearchKeys::of(&o.ship_to);
     sqlx::query(
         &("INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
          payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-         shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+         shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy, search_name, \
+         search_phone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             .to_owned()
             + on_conflict),
     )
@@ -75,6 +77,8 @@ async fn write_order(conn: &mut SqliteConnection, o: &Order, on_conflict: &str) 
             .transpose()
             .map_err(StoreError::internal)?,
     )
+    .bind(keys.name)
+    .bind(keys.phone)
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
