@@ -81,23 +81,24 @@ impl Money {
 }
 
 /// Renders the major-unit form, e.g. `3.705 KWD`, for logs and documents (never for arithmetic).
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Money {
+    /// The amount as decimal text with the currency's digits and no currency code: `1.235` (KWD), `-12.50` (AED),
+    /// `7` (JPY). Exact: no floating point.
+    pub fn decimal(self) -> String {
         let exp = self.currency.exponent();
         let sign = if self.amount_minor < 0 { "-" } else { "" };
         let abs = self.amount_minor.unsigned_abs();
         if exp == 0 {
-            return write!(f, "{sign}{abs} {}", self.currency);
+            return format!("{sign}{abs}");
         }
         let scale = 10u64.pow(exp);
-        write!(
-            f,
-            "{sign}{}.{:0width$} {}",
-            abs / scale,
-            abs % scale,
-            self.currency,
-            width = exp as usize
-        )
+        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.decimal(), self.currency)
     }
 }
 
@@ -105,6 +106,14 @@ impl fmt::Display for Money {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn decimal_text_has_the_currency_digits_and_no_code() {
+        assert_eq!(Money::new(1235, Currency::Kwd).decimal(), "1.235");
+        assert_eq!(Money::new(-1250, Currency::Aed).decimal(), "-12.50");
+        assert_eq!(Money::new(7, Currency::Omr).decimal(), "0.007");
+        assert_eq!(Money::new(7, Currency::Jpy).decimal(), "7");
+    }
 
     #[test]
     fn displays_with_the_currency_exponent() {

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod extract;
 pub mod openapi;
 pub mod orders;

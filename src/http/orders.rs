@@ -23,6 +23,7 @@ use crate::store::{Executed, IdempotencyKey, OrderCursor, OrderQuery, PlaceOrder
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/orders", post(create_order).get(list_orders))
+        .route("/v1/orders/export.csv", get(super::export::export_orders))
         .route("/v1/orders/{id}", get(get_order))
 }
 
@@ -241,6 +242,58 @@ fn rfc3339(pointer: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, A
     .transpose()
 }
 
+/// The filters a listing and an export share, each checked (a bad one is a 422 naming it).
+pub(super) struct Filters {
+    pub customer_id: Option<CustomerId>,
+    pub status: Option<OrderStatus>,
+    pub number: Option<String>,
+    pub created_from: Option<OffsetDateTime>,
+    pub created_to: Option<OffsetDateTime>,
+    pub search: Option<SearchQuery>,
+}
+
+impl Filters {
+    pub(super) fn parse(
+        customer_id: Option<&str>,
+        status: Option<&str>,
+        number: Option<String>,
+        created_from: Option<&str>,
+        created_to: Option<&str>,
+        q: Option<&str>,
+    ) -> Result<Filters, ApiError> {
+        Ok(Filters {
+            customer_id: customer_id
+                .map(|c| CustomerId::parse(c).map_err(|e| ApiError::field("/customer_id", e.0)))
+                .transpose()?,
+            status: status
+                .map(|s| {
+                    OrderStatus::parse(s)
+                        .ok_or_else(|| ApiError::field("/status", "one of open, confirmed, completed, cancelled"))
+                })
+                .transpose()?,
+            number,
+            created_from: rfc3339("/created_from", created_from)?,
+            created_to: rfc3339("/created_to", created_to)?,
+            search: q
+                .map(|raw| SearchQuery::parse(raw).map_err(|e| ApiError::field("/q", e.0)))
+                .transpose()?,
+        })
+    }
+
+    pub(super) fn query(self, limit: u32, after: Option<OrderCursor>) -> OrderQuery {
+        OrderQuery {
+            customer_id: self.customer_id,
+            status: self.status,
+            number: self.number,
+            created_from: self.created_from,
+            created_to: self.created_to,
+            limit,
+            after,
+            search: self.search,
+        }
+    }
+}
+
 #[utoipa::path(get, path = "/v1/orders", tag = "orders", params(ListParams),
     responses((status = 200, body = OrderPageView), (status = 422, body = super::error::Problem)),
     security(("bearer" = ["orders:read", "orders:read:own"])))]
@@ -252,19 +305,14 @@ pub async fn list_orders(
     let held = auth.require(&[READ_ANY, READ_OWN])?;
     let own = own_scope(&auth, held, READ_OWN)?;
     let customer_view = own.is_some();
-    let requested = p
-        .customer_id
-        .as_deref()
-        .map(|c| CustomerId::parse(c).map_err(|e| ApiError::field("/customer_id", e.0)))
-        .transpose()?;
-    let status = p
-        .status
-        .as_deref()
-        .map(|s| {
-            OrderStatus::parse(s)
-                .ok_or_else(|| ApiError::field("/status", "one of open, confirmed, completed, cancelled"))
-        })
-        .transpose()?;
+    let mut filters = Filters::parse(
+        p.customer_id.as_deref(),
+        p.status.as_deref(),
+        p.number,
+        p.created_from.as_deref(),
+        p.created_to.as_deref(),
+        p.q.as_deref(),
+    )?;
     let limit = p.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::field("/limit", "limit is between 1 and 100"));
@@ -274,18 +322,12 @@ pub async fn list_orders(
         .as_deref()
         .map(|c| decode_cursor(c).ok_or_else(|| ApiError::field("/cursor", "not a cursor this API returned")))
         .transpose()?;
-    let created_from = rfc3339("/created_from", p.created_from.as_deref())?;
-    let created_to = rfc3339("/created_to", p.created_to.as_deref())?;
-    let search =
-        p.q.as_deref()
-            .map(|raw| SearchQuery::parse(raw).map_err(|e| ApiError::field("/q", e.0)))
-            .transpose()?;
-    if search.is_some() {
+    if filters.search.is_some() {
         // Search reaches every customer's orders: staff only.
         auth.require(&[READ_ANY])?;
     }
     // Every parameter is checked before the answer that depends on who asks.
-    let customer_id = match (own, requested) {
+    filters.customer_id = match (own, filters.customer_id) {
         // A customer only ever lists their own orders; asking for someone else's yields nothing.
         (Some(own), Some(req)) if own != req => {
             return Ok(axum::Json(OrderPageView {
@@ -297,16 +339,7 @@ pub async fn list_orders(
         (Some(own), _) => Some(own),
         (None, req) => req,
     };
-    let query = OrderQuery {
-        customer_id,
-        status,
-        number: p.number,
-        created_from,
-        created_to,
-        limit,
-        after,
-        search,
-    };
+    let query = filters.query(limit, after);
     let page = state.store.list_orders(&query).await?;
     Ok(axum::Json(OrderPageView {
         items: page.orders.iter().map(|o| OrderView::of(o, customer_view)).collect(),

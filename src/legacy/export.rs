@@ -53,19 +53,7 @@ fn row_id(kind: &str, order: uuid::Uuid, index: usize) -> i64 {
 
 /// Minor units as the legacy system writes amounts: dot decimal, the currency's digits.
 fn decimal(minor: i64, currency: Currency) -> String {
-    let exp = currency.exponent();
-    if exp == 0 {
-        return minor.to_string();
-    }
-    let scale = 10i64.pow(exp);
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale as u64,
-        abs % scale as u64,
-        width = exp as usize
-    )
+    crate::domain::money::Money::new(minor, currency).decimal()
 }
 
 /// The legacy store of an order: its own when it is one, else by currency.

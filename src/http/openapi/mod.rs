@@ -33,6 +33,7 @@ pub use operations::{Operation, operations};
         super::orders::create_order,
         super::orders::get_order,
         super::orders::list_orders,
+        super::export::export_orders,
         super::events::events,
         super::catalog::put_product,
         super::catalog::get_product,

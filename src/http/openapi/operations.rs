@@ -100,6 +100,17 @@ pub fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: "/v1/orders/export.csv",
+            operation_id: "export_orders",
+            scopes: &[READ_ANY],
+            success: ok(),
+            problems: authenticated(vec![Code::ValidationFailed], &[]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        Operation {
+            method: "get",
             path: "/v1/orders/{id}",
             operation_id: "get_order",
             scopes: &[READ_ANY, READ_OWN],
