@@ -1,5 +1,5 @@
 # Entry points; the logic lives in scripts/ so CI and people run the same thing.
-.PHONY: run test lint fmt openapi image rehearse chaos check-pipeline bench bench-quick bench-import
+.PHONY: run test lint fmt openapi image rehearse chaos check-pipeline bench bench-quick bench-import bench-scale
 
 run:
 	cargo run
@@ -39,6 +39,12 @@ bench:
 bench-quick:
 	bench/deps.sh
 	python3 bench/bench.py quick
+
+# A million orders against the same measurements at 100,000 in one run: throughput, search and get latency, the CSV
+# export (not part of the tests; about 20 minutes): results in bench/RESULTS.md.
+bench-scale:
+	bench/deps.sh
+	python3 bench/scale.py
 
 # The legacy import of a million orders against PostgreSQL's own COPY of the same rows, and into SQLite (not part of
 # the tests; about 20 min, plus ~70 s once to generate the export, cached under /tmp): results in bench/RESULTS.md.

@@ -30,7 +30,8 @@ BENCH_TOPOLOGY (split), BENCH_PGBOUNCER (off).
 """
 import os, platform, re, shutil, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 
-MODE = sys.argv[1] if len(sys.argv) > 1 else "full"
+# bench/scale.py imports this file for its helpers; run as a script, the first argument is the mode.
+MODE = sys.argv[1] if __name__ == "__main__" and len(sys.argv) > 1 else "full"
 DUR, ROUNDS, WARM = {"full": (20, 3, 3), "quick": (6, 1, 2)}[MODE]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", ROUNDS))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -154,8 +155,8 @@ def pct(xs, p):
     return xs[max(0, int(len(xs) * p + 0.999999) - 1)]
 
 
-def wrk(script, token, rate=None, dur=DUR, api=API):
-    env = dict(ENV, BENCH_TOKEN=token, BENCH_NONCE=str(time.time_ns() % 10**9))
+def wrk(script, token, rate=None, dur=DUR, api=API, extra=None):
+    env = dict(ENV, BENCH_TOKEN=token, BENCH_NONCE=str(time.time_ns() % 10**9), **(extra or {}))
     if rate:
         env.update(BENCH_RATE=f"{rate:.1f}", BENCH_CONNS=str(PACED_CONNS))
         shape = ["-t", str(PACED_CONNS), "-c", str(PACED_CONNS)]
@@ -167,10 +168,10 @@ def wrk(script, token, rate=None, dur=DUR, api=API):
             "bad": int(m["bad_status"]) + int(m["socket_errors"])}
 
 
-def settle():
+def settle(db=DB):
     """Before each measured phase, vacuum and checkpoint, so that no phase (pgbench's or Orderly's) pays for the dead
     rows and dirty pages of the one before."""
-    sh(["psql", "-q", DB, "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"])
+    sh(["psql", "-q", db, "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"])
 
 
 class RssSampler(threading.Thread):

@@ -9,6 +9,8 @@ ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pgbench >/dev/null
 command -v wrk >/dev/null || missing+=(wrk)
 command -v taskset >/dev/null || missing+=(util-linux)
 command -v psql >/dev/null || missing+=(postgresql-client)
+# pg_trgm (search, migration 0006) and auto_explain (bench/scale.py's plans).
+ls /usr/share/postgresql/*/extension/pg_trgm.control >/dev/null 2>&1 || missing+=(postgresql-contrib)
 command -v ss >/dev/null || missing+=(iproute2)
 if [ -n "${BENCH_PGBOUNCER:-}" ] && [ "${BENCH_PGBOUNCER}" != 0 ]; then
   command -v pgbouncer >/dev/null || missing+=(pgbouncer)
