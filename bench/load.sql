@@ -13,7 +13,7 @@ CREATE TEMP TABLE g AS
          now() - make_interval(secs => i) AS at,
          1000 + (i * 7) % 333 AS s1, 1333 + (i * 11) % 333 AS s2, 1666 + (i * 13) % 334 AS s3
   FROM generate_series(1, 100000) i;
--- Written without search keys, as orders from before search (migration 0006) were: `orderly migrate`, run again
+-- Written without search keys, as orders from before search (migrations 0006, 0007) were: `orderly migrate`, run again
 -- after this file, fills them with Orderly's own normaliser.
 ALTER TABLE orders DROP CONSTRAINT orders_search_keys;
 INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, payment_status,
@@ -24,7 +24,7 @@ SELECT id, 'LD-' || lpad(i::text, 9, '0'), 'KW', 'cust-' || (i % 10000), 'KWD', 
   3000 + s1 + s2 + s3, 0, 0, 0, 3000 + s1 + s2 + s3, 1, at, at,
   '{"paid":[0,0,0,0],"lines":[{"shipped":0,"returned":0,"refunded_units":0},{"shipped":0,"returned":0,"refunded_units":0},{"shipped":0,"returned":0,"refunded_units":0}],"refunds":[],"returns":[],"refunded":[0,0,0,0],"shipments":[],"courier_ref":null,"provider_ref":null,"authorized_minor":0}'
 FROM g;
-ALTER TABLE orders ADD CONSTRAINT orders_search_keys CHECK (search_name IS NOT NULL) NOT VALID;
+ALTER TABLE orders ADD CONSTRAINT orders_search_keys CHECK (search_tokens IS NOT NULL) NOT VALID;
 INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, tax_class,
   subtotal_minor, tax_minor, total_minor)
 SELECT id, n, s::text, 'Royal oud ' || s, 'عود ملكي ' || s, 1, 1000 + s, 'standard', 1000 + s, 0, 1000 + s

@@ -15,8 +15,10 @@
    (ANALYZE, BUFFERS) would print them), for where the database spends its time.
 4. Appends the figures, the goals and the plans to bench/RESULTS.md and prints the BENCH-SCALE line.
 
-Environment: as bench.py (ORDERLY_BIN, BENCH_PG_PORT, BENCH_API_PORT, BENCH_TOPOLOGY), and BENCH_SCALE_ORDERS
-(1000000), BENCH_SCALE_SECONDS (10), BENCH_SCALE_RATE (100).
+Environment: as bench.py (ORDERLY_BIN, BENCH_PG_PORT, BENCH_API_PORT, BENCH_TOPOLOGY), BENCH_SCALE_ORDERS
+(1000000), BENCH_SCALE_SECONDS (10), BENCH_SCALE_RATE (100), and BENCH_PG_SHARED_BUFFERS (bench/pg.sh, 512MB):
+a million orders are about 3 GB of tables and indexes, six times the default, so the default run measures a
+database short of memory and `BENCH_PG_SHARED_BUFFERS=4GB` one sized for its data (docs/scaling.md).
 """
 import os
 import random
@@ -68,13 +70,15 @@ def draw_queries(name, path_of):
     """Files of URL-encoded `q` values that find existing orders: one per kind."""
     db = f"scale_{name}"
     rows = psql(db, "-F", "\t", "-c",
-                "SELECT number, ship_to->>'phone', search_name FROM orders TABLESAMPLE SYSTEM (1) LIMIT 2000")
+                "SELECT number, ship_to->>'phone', ship_to->>'name' FROM orders TABLESAMPLE SYSTEM (1) LIMIT 2000")
     rng = random.Random(7)
     kinds = {"name": [], "phone": [], "number": []}
     for line in rows.splitlines():
-        number, phone, folded = line.split("\t")
-        words = folded.split()
-        kinds["name"].append(f"{words[0]} {words[1][:4]}")
+        number, phone, name = line.split("\t")
+        # As customer service types it: the first name as the customer said it (the service folds it), and the
+        # start of the family name proper (`al-` / `ال` is in most family names, so it is not what tells them apart).
+        first, family = name.split()[0], name.split()[-1].split("-")[-1]
+        kinds["name"].append(f"{first} {family[:4]}")
         digits = phone.lstrip("+")
         national = digits[3:]
         forms = [phone, "00" + digits, national, f"+{digits[:3]} {national[:4]} {national[4:]}",
@@ -84,6 +88,17 @@ def draw_queries(name, path_of):
     for kind, queries in kinds.items():
         with open(path_of(kind), "w") as f:
             f.write("\n".join(urllib.parse.quote(q) for q in queries) + "\n")
+
+
+def sizes(name):
+    """How big the data set is on disk, against shared_buffers (bench/pg.sh): what decides whether reads hit memory."""
+    got = psql(f"scale_{name}", "-F", "\t", "-c",
+               "SELECT pg_relation_size('orders') / 1048576.0, pg_indexes_size('orders') / 1048576.0, "
+               "pg_total_relation_size('order_lines') / 1048576.0, "
+               "(SELECT avg(pg_column_size(o.*)) FROM orders o TABLESAMPLE SYSTEM (1)), "
+               "(SELECT avg(pg_column_size(o.search_tokens)) FROM orders o TABLESAMPLE SYSTEM (1))")
+    keys = ("orders_heap_mb", "orders_indexes_mb", "lines_mb", "order_row_bytes", "tokens_bytes")
+    return dict(zip(keys, (float(v or 0) for v in got.strip().split("\t"))))
 
 
 class Rss(threading.Thread):
@@ -123,6 +138,13 @@ def export(name, token, pid):
     return rows / seconds, max(sampler.peak, idle) / idle, idle / 1024
 
 
+def blocks(db):
+    """The database's shared-buffer hits and reads (from the kernel's page cache or the disk) so far."""
+    got = psql(db, "-F", "\t", "-c", f"SELECT blks_hit, blks_read FROM pg_stat_database WHERE datname = '{db}'")
+    hit, read = got.strip().split("\t")
+    return int(hit), int(read)
+
+
 def measure(name, orders, token, queries):
     db = f"scale_{name}"
     env = dict(b.ENV, ORDERLY_DATABASE_URL=url(db))
@@ -134,7 +156,12 @@ def measure(name, orders, token, queries):
             b.log(f"{name}: {ep} at its peak")
             b.settle(url(db))
             b.wrk(ep, token, dur=b.WARM, extra=extra)
+            before = blocks(db)
             out[ep] = b.wrk(ep, token, dur=SECONDS, extra=extra)["rps"]
+            time.sleep(1.5)  # backends report their block counts when idle, at most once a second
+            hit, read = (after - first for after, first in zip(blocks(db), before))
+            out[f"{ep}_hit_pct"] = 100.0 * hit / max(1, hit + read)
+            out[f"{ep}_reads_per_req"] = read / max(1.0, out[ep] * SECONDS)
         b.settle(url(db))
         b.log(f"{name}: latency at {RATE:.0f} requests/s")
         out["get_p99"] = b.wrk("get", token, rate=RATE, dur=SECONDS, extra=extra)["p99"]
@@ -177,7 +204,7 @@ def explain(name, queries, token):
     with open(log_file, encoding="utf-8", errors="replace") as f:
         f.seek(start)
         entries = f.read().split("LOG:  duration: ")
-    searches = [e for e in entries if "search_name LIKE" in e or "search_phone = ANY" in e]
+    searches = [e for e in entries if "search_tokens @>" in e or "search_phone = ANY" in e]
     return {kind: (asked[kind], "duration: " + plan) for kind, plan in zip(("name", "phone", "number"), searches)}
 
 
@@ -197,6 +224,7 @@ def main():
             path_of = lambda kind, name=name: os.path.join(work, f"{name}-{kind}.txt")  # noqa: E731
             draw_queries(name, path_of)
             results[name] = measure(name, n, token, path_of)
+            results[name].update(sizes(name))
         plans = explain("large", lambda kind: os.path.join(work, f"large-{kind}.txt"), token)
     finally:
         b.sh(["bench/pg.sh", "stop"], env=dict(b.ENV, BENCH_PG_PORT=b.PG_PORT))
@@ -231,7 +259,8 @@ def report(r, fill, plans):
     commit = b.sh("git rev-parse --short HEAD").strip()
     lines = [f"\n## {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python3 bench/scale.py` (make bench-scale)\n",
              f"- commit {commit}; binary {os.environ.get('ORDERLY_BIN', 'target/release/orderly (built now)')}; "
-             f"topology {b.TOPOLOGY}; {SECONDS} s per phase; latency at {RATE:.0f} requests/s (wrk paced, Poisson)",
+             f"topology {b.TOPOLOGY}; shared_buffers {os.environ.get('BENCH_PG_SHARED_BUFFERS', '512MB')}; "
+             f"{SECONDS} s per phase; latency at {RATE:.0f} requests/s (wrk paced, Poisson)",
              f"- {line}",
              f"- `orderly migrate` filled the search keys of {LARGE:,} orders in {fill['large']:.0f} s "
              f"({LARGE / fill['large']:,.0f} orders/s); of 100,000 in {fill['small']:.0f} s",
@@ -244,7 +273,9 @@ def report(r, fill, plans):
              "|---|---|---|",
              *[f"| {k} | {small[k]:.1f} | {large[k]:.1f} |" for k in
                ("create", "get", "list", "get_p99", "search_name_p99", "search_phone_p99", "search_number_p99",
-                "export_rows_s", "export_rss", "idle_mb")],
+                "export_rows_s", "export_rss", "idle_mb", "orders_heap_mb", "orders_indexes_mb", "lines_mb",
+                "order_row_bytes", "tokens_bytes", "get_hit_pct", "list_hit_pct", "create_hit_pct",
+                "get_reads_per_req", "list_reads_per_req", "create_reads_per_req")],
              "",
              "Plans at 1M (auto_explain with analyze and buffers), one search of each kind:",
              ""]

@@ -157,12 +157,12 @@ const SEED: &str = "
       FROM generate_series(1, 40000) i;
     INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, payment_status,
         fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, shipping_tax_minor,
-        grand_total_minor, version, created_at, updated_at, progress, search_name)
+        grand_total_minor, version, created_at, updated_at, progress, search_tokens)
       SELECT id, 'KW-' || lpad(i::text, 9, '0'), 'KW', 'c-' || i, 'KWD', 'cod', 'open', 'cod_pending', 'unfulfilled',
         '{\"name\":\"سارة\",\"line1\":\"Block 2\",\"city\":\"Kuwait City\",\"country\":\"KW\",\"phone\":\"+96551111111\"}',
         0, 3705, 0, 0, 0, 3705, 1, at, at,
         '{\"paid\":[0,0,0,0],\"lines\":[{\"shipped\":0,\"returned\":0,\"refunded_units\":0},{\"shipped\":0,\"returned\":0,\"refunded_units\":0},{\"shipped\":0,\"returned\":0,\"refunded_units\":0}],\"refunds\":[],\"returns\":[],\"refunded\":[0,0,0,0],\"shipments\":[],\"courier_ref\":null,\"provider_ref\":null,\"authorized_minor\":0}',
-        ' ساره'
+        '{n:س,n:سا,n:سار,n:ساره}'
       FROM g;
     INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, tax_class,
         subtotal_minor, tax_minor, total_minor)

@@ -13,7 +13,6 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-use super::order::ShipTo;
 use super::values::Invalid;
 
 /// The calling codes of the countries Orderly ships to and of their neighbours, longest first where one is a prefix
@@ -181,31 +180,87 @@ pub fn national_numbers(query: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// What an order is found by, kept beside it: the folded ship-to name with a space in front of every word (so that
-/// "some word starts with `w`" is the substring ` w`), and the national number of the ship-to phone.
+/// What an order is found by, kept beside it.
+///
+/// - `name`: the folded ship-to name with a space in front of every word, so that "some word starts with `w`" is
+///   the substring ` w` (SQLite's FTS5 trigram table matches it so).
+/// - `phone`: the national number of the ship-to phone.
+/// - `tokens`: exact-match tokens an inverted index can intersect (PostgreSQL's GIN on `text[]`): `n:` and every
+///   prefix of every word of the name, and `#:` and every four characters in a row of the lower-case order
+///   numbers (Orderly's and a legacy one). A query's tokens are all among an order's exactly when each query word
+///   starts a word of its name, or, for a number fragment (four characters or more), when every four characters of
+///   it occur in one of its numbers (which the fragment itself is then checked against).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchKeys {
     pub name: String,
     pub phone: Option<String>,
+    pub tokens: Vec<String>,
 }
 
+/// The prefix of name tokens and of number tokens.
+const NAME_TOKEN: &str = "n:";
+const NUMBER_TOKEN: &str = "#:";
+
 impl SearchKeys {
-    pub fn of(ship_to: &ShipTo) -> SearchKeys {
-        SearchKeys::new(&ship_to.name, ship_to.phone.as_deref(), ship_to.country.as_str())
+    /// The keys of an order: its ship-to name and phone, and its numbers.
+    pub fn of(order: &super::order::Order) -> SearchKeys {
+        let s = &order.ship_to;
+        SearchKeys::new(
+            &s.name,
+            s.phone.as_deref(),
+            s.country.as_str(),
+            &order.number,
+            order.legacy.as_ref().map(|l| l.order_no.as_str()),
+        )
     }
 
-    /// From the parts of a ship-to address (`country`: ISO 3166-1 alpha-2, for a phone written nationally).
-    pub fn new(name: &str, phone: Option<&str>, country: &str) -> SearchKeys {
+    /// From the parts of an order (`country`: ISO 3166-1 alpha-2, for a phone written nationally).
+    pub fn new(
+        name: &str,
+        phone: Option<&str>,
+        country: &str,
+        number: &str,
+        legacy_number: Option<&str>,
+    ) -> SearchKeys {
         let folded = fold(name);
+        let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut tokens: Vec<String> = Vec::new();
+        for word in &words {
+            let mut prefix = String::from(NAME_TOKEN);
+            for c in word.chars() {
+                prefix.push(c);
+                tokens.push(prefix.clone());
+            }
+        }
+        for n in std::iter::once(number).chain(legacy_number) {
+            tokens.extend(number_grams(&number_fragment(n)));
+        }
+        tokens.sort_unstable();
+        tokens.dedup();
         SearchKeys {
-            name: folded
-                .split(' ')
-                .filter(|w| !w.is_empty())
-                .map(|w| format!(" {w}"))
-                .collect(),
+            name: words.iter().map(|w| format!(" {w}")).collect(),
             phone: phone.and_then(|p| stored_national_number(p, country)),
+            tokens,
         }
     }
+}
+
+/// An order number or a fragment of one as it is compared: lower case, every digit ASCII.
+fn number_fragment(text: &str) -> String {
+    text.trim()
+        .chars()
+        .map(|c| digit_value(c).and_then(|d| char::from_digit(d, 10)).unwrap_or(c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The number tokens of a lower-case number or fragment: `#:` and each run of four characters.
+fn number_grams(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(MIN_NUMBER_FRAGMENT)
+        .map(|w| format!("{NUMBER_TOKEN}{}", w.iter().collect::<String>()))
+        .collect()
 }
 
 /// The pattern that finds a word starting with `word` in a stored `SearchKeys::name` (words are letters and digits
@@ -260,13 +315,7 @@ impl SearchQuery {
         };
         let trimmed = raw.trim();
         let number_fragment = (!trimmed.chars().any(char::is_whitespace))
-            .then(|| {
-                trimmed
-                    .chars()
-                    .map(|c| digit_value(c).and_then(|d| char::from_digit(d, 10)).unwrap_or(c))
-                    .flat_map(char::to_lowercase)
-                    .collect::<String>()
-            })
+            .then(|| number_fragment(trimmed))
             .filter(|f| f.chars().count() >= MIN_NUMBER_FRAGMENT);
         Ok(SearchQuery {
             name_words,
@@ -274,6 +323,19 @@ impl SearchQuery {
             number_fragment,
             customer_id: trimmed.to_lowercase(),
         })
+    }
+
+    /// The tokens an order's keys hold when its name matches (empty: the query has no word).
+    pub fn name_tokens(&self) -> Vec<String> {
+        self.name_words.iter().map(|w| format!("{NAME_TOKEN}{w}")).collect()
+    }
+
+    /// The tokens an order's keys hold when one of its numbers may contain the fragment (empty: no fragment).
+    pub fn number_tokens(&self) -> Vec<String> {
+        let mut grams = self.number_fragment.as_deref().map(number_grams).unwrap_or_default();
+        grams.sort_unstable();
+        grams.dedup();
+        grams
     }
 
     /// Whether a folded name has, for every query word, a word starting with it.

@@ -155,18 +155,42 @@ fn a_query_of_stop_characters_or_under_two_letters_is_refused() {
 }
 
 #[test]
-fn an_order_keeps_its_name_as_words_each_behind_a_space_and_its_phone_national() {
-    let ship_to = crate::domain::order::ShipTo {
-        name: "  أَحْمَد Al-Kandari ".into(),
-        line1: Some("Block 3".into()),
-        line2: None,
-        city: "Salmiya".into(),
-        country: crate::domain::values::CountryCode::parse("KW").unwrap(),
-        phone: Some("+96550000000".into()),
-    };
-    let keys = SearchKeys::of(&ship_to);
-    assert_eq!(keys.name, " احمد al kandari");
+fn an_order_keeps_its_name_as_words_its_phone_national_and_tokens_for_both_and_its_numbers() {
+    let keys = SearchKeys::new("  أَحْمَد Al-K ", Some("+96550000000"), "KW", "KW-0012", Some("DXB-2019"));
+    assert_eq!(keys.name, " احمد al k");
     assert_eq!(keys.phone.as_deref(), Some("50000000"));
+    let tokens: Vec<&str> = keys.tokens.iter().map(String::as_str).collect();
+    for t in [
+        "n:ا",
+        "n:اح",
+        "n:احم",
+        "n:احمد",
+        "n:a",
+        "n:al",
+        "n:k",
+        "#:kw-0",
+        "#:-001",
+        "#:0012",
+        "#:dxb-",
+        "#:2019",
+    ] {
+        assert!(tokens.contains(&t), "{t} in {tokens:?}");
+    }
+    assert!(!tokens.contains(&"n:احمدا") && !tokens.contains(&"#:kw-"), "{tokens:?}");
+}
+
+#[test]
+fn a_query_matches_exactly_when_its_tokens_are_among_the_orders() {
+    let keys = SearchKeys::new("Fatima Al-Kandari", None, "KW", "KW-000001234", None);
+    let has_all = |tokens: Vec<String>| !tokens.is_empty() && tokens.iter().all(|t| keys.tokens.contains(t));
+    let q = SearchQuery::parse("fatima kand").unwrap();
+    assert!(has_all(q.name_tokens()) && q.name_matches(&keys.name));
+    let q = SearchQuery::parse("fatimah").unwrap();
+    assert!(!has_all(q.name_tokens()) && !q.name_matches(&keys.name));
+    let q = SearchQuery::parse("0001234").unwrap();
+    assert!(has_all(q.number_tokens()));
+    let q = SearchQuery::parse("1234000").unwrap();
+    assert!(!has_all(q.number_tokens()));
 }
 
 #[test]

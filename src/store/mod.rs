@@ -252,14 +252,25 @@ fn connection_lost(code: &str) -> bool {
         || matches!(code, "57P01" | "57P02" | "57P03" | "25006")
 }
 
-/// The search keys of a stored ship-to document (JSON), read leniently: an order is never left unsearchable, nor a
-/// migration stopped, because a field is missing.
-pub(crate) fn search_keys_of_stored(ship_to: &str) -> crate::domain::search::SearchKeys {
+/// The search keys of a stored order (its ship-to and legacy documents as JSON), read leniently: an order is never
+/// left unsearchable, nor a migration stopped, because a field is missing.
+pub(crate) fn search_keys_of_stored(
+    ship_to: &str,
+    number: &str,
+    legacy: Option<&str>,
+) -> crate::domain::search::SearchKeys {
     let doc: serde_json::Value = serde_json::from_str(ship_to).unwrap_or_default();
     let field = |name: &str| doc.get(name).and_then(serde_json::Value::as_str);
+    let legacy: Option<serde_json::Value> = legacy.and_then(|l| serde_json::from_str(l).ok());
+    let legacy_number = legacy
+        .as_ref()
+        .and_then(|l| l.get("order_no"))
+        .and_then(serde_json::Value::as_str);
     crate::domain::search::SearchKeys::new(
         field("name").unwrap_or(""),
         field("phone"),
         field("country").unwrap_or(""),
+        number,
+        legacy_number,
     )
 }

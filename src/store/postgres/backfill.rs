@@ -50,8 +50,8 @@ fn order_row(rows: &mut CopyRows, o: &Order) -> Result<(), StoreError> {
         .time(o.updated_at)?
         .text(&json(&o.progress)?)
         .opt(o.legacy.as_ref().map(json).transpose()?.as_deref());
-    let keys = SearchKeys::of(&o.ship_to);
-    rows.text(&keys.name).opt(keys.phone.as_deref());
+    let keys = SearchKeys::of(o);
+    rows.text_array(&keys.tokens).opt(keys.phone.as_deref());
     Ok(())
 }
 
@@ -92,7 +92,7 @@ fn event_row(rows: &mut CopyRows, e: &OrderEvent, prev_hash: &str) -> Result<(),
 /// The columns of `orders` an import writes, in the order `order_row` writes them.
 const ORDER_COLUMNS_COPIED: &str = "id, number, store, customer_id, currency, payment_method, order_status, \
     payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-    shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy, search_name, \
+    shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, legacy, search_tokens, \
     search_phone";
 const COPY_LINES: &str = "COPY order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
     tax_class, subtotal_minor, tax_minor, total_minor) FROM STDIN";
@@ -108,7 +108,7 @@ const SYNC_STAGED: &str = "UPDATE orders o SET customer_id = s.customer_id, curr
     subtotal_minor = s.subtotal_minor, tax_minor = s.tax_minor, shipping_minor = s.shipping_minor, \
     shipping_tax_minor = s.shipping_tax_minor, grand_total_minor = s.grand_total_minor, version = s.version, \
     created_at = s.created_at, updated_at = s.updated_at, progress = s.progress, legacy = s.legacy, \
-    search_name = s.search_name, search_phone = s.search_phone FROM legacy_sync s WHERE o.id = s.id AND o.version = s.version - 1 RETURNING o.id";
+    search_tokens = s.search_tokens, search_phone = s.search_phone FROM legacy_sync s WHERE o.id = s.id AND o.version = s.version - 1 RETURNING o.id";
 
 /// COPYs the lines and events of `orders`, and their `legacy_orders` rows when they are new. `prev_hashes` holds
 /// the hash of each synced order's latest event; a new order's first event chains onto the genesis hash.

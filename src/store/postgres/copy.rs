@@ -32,6 +32,26 @@ impl CopyRows {
         self
     }
 
+    /// A `text[]` value: the array literal (every element quoted, `"` and `\` escaped), then escaped as text.
+    pub(super) fn text_array(&mut self, values: &[String]) -> &mut Self {
+        let mut literal = String::from("{");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                literal.push(',');
+            }
+            literal.push('"');
+            for c in v.chars() {
+                if matches!(c, '"' | '\\') {
+                    literal.push('\\');
+                }
+                literal.push(c);
+            }
+            literal.push('"');
+        }
+        literal.push('}');
+        self.text(&literal)
+    }
+
     pub(super) fn opt(&mut self, value: Option<&str>) -> &mut Self {
         match value {
             Some(v) => self.text(v),

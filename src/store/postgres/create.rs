@@ -115,7 +115,7 @@ pub(super) async fn load_for_placing(
 pub(super) const INSERT_PLACED: &str = "WITH o AS (INSERT INTO orders (id, number, store, customer_id, currency, \
        payment_method, order_status, \
        payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
-       shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, search_name, search_phone) \
+       shipping_tax_minor, grand_total_minor, version, created_at, updated_at, progress, search_tokens, search_phone) \
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
        $20::jsonb, $48, $49)), \
      l AS (INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
@@ -144,7 +144,7 @@ pub(super) async fn insert_placed(conn: &mut PgConnection, placed: &Placed<'_>) 
     } = placed;
     let lines = LineArrays::of(o)?;
     let stock = StockArrays::of(reserved);
-    let keys = SearchKeys::of(&o.ship_to);
+    let keys = SearchKeys::of(o);
     let query = sqlx::query(INSERT_PLACED)
         .bind(o.id)
         .bind(&o.number)
@@ -187,7 +187,7 @@ pub(super) async fn insert_placed(conn: &mut PgConnection, placed: &Placed<'_>) 
         .bind(&stock.reserved)
         .bind(GENESIS)
         .bind(chain::of_event(GENESIS, e))
-        .bind(&keys.name)
+        .bind(&keys.tokens)
         .bind(keys.phone.as_deref())
         .execute(conn)
         .await

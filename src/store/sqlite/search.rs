@@ -47,7 +47,7 @@ pub(super) fn push_conditions(sql: &mut QueryBuilder<'_, Sqlite>, q: &SearchQuer
 pub(super) async fn fill_keys(writer: &SqlitePool) -> Result<u64, StoreError> {
     let mut filled = 0;
     loop {
-        let found = sqlx::query("SELECT id, ship_to FROM orders WHERE search_name IS NULL LIMIT 1000")
+        let found = sqlx::query("SELECT id, number, ship_to, legacy FROM orders WHERE search_name IS NULL LIMIT 1000")
             .fetch_all(writer)
             .await
             .map_err(db_error)?;
@@ -58,7 +58,9 @@ pub(super) async fn fill_keys(writer: &SqlitePool) -> Result<u64, StoreError> {
         for r in &found {
             let id: String = r.try_get("id").map_err(StoreError::internal)?;
             let ship_to: String = r.try_get("ship_to").map_err(StoreError::internal)?;
-            let keys = crate::store::search_keys_of_stored(&ship_to);
+            let number: String = r.try_get("number").map_err(StoreError::internal)?;
+            let legacy: Option<String> = r.try_get("legacy").map_err(StoreError::internal)?;
+            let keys = crate::store::search_keys_of_stored(&ship_to, &number, legacy.as_deref());
             sqlx::query("UPDATE orders SET search_name = ?, search_phone = ? WHERE id = ?")
                 .bind(keys.name)
                 .bind(keys.phone)

@@ -41,7 +41,7 @@ pub(super) async fn replace_order(conn: &mut SqliteConnection, o: &Order) -> Res
 
 async fn write_order(conn: &mut SqliteConnection, o: &Order, on_conflict: &str) -> Result<(), StoreError> {
     let ship_to = serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?;
-    let keys = crate::domain::search::SearchKeys::of(&o.ship_to);
+    let keys = crate::domain::search::SearchKeys::of(o);
     sqlx::query(
         &("INSERT INTO orders (id, number, store, customer_id, currency, payment_method, order_status, \
          payment_status, fulfilment_status, ship_to, vat_rate_bp, subtotal_minor, tax_minor, shipping_minor, \
