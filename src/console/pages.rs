@@ -170,12 +170,13 @@ pub async fn order_page(
     };
     let writable = staff.can(WRITE);
     let offers = if writable { offers(&order, lang) } else { Vec::new() };
-    let done = done.filter(|d| lang.words().contains_key(d.as_str())).map(|d| lang.word(&d));
+    let done = done.filter(|d| lang.words().contains_key(d.as_str()));
     let page = context! {
+        done_action => done.clone(),
         order => order_view(lang, &order, &events),
         offers => offers,
         writable => writable,
-        done => done,
+        done => done.map(|d| lang.word(&d)),
         error => error,
     };
     templates::render(lang, status, "order.html", Some(staff), page)
