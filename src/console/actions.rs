@@ -73,7 +73,11 @@ fn lines_left(order: &Order, lang: Lang, left: impl Fn(usize) -> u32) -> (Vec<Of
         offer.push(OfferLine {
             index,
             sku: line.sku.as_str().to_owned(),
-            name: if lang == Lang::Ar { line.name_ar.clone() } else { line.name_en.clone() },
+            name: if lang == Lang::Ar {
+                line.name_ar.clone()
+            } else {
+                line.name_en.clone()
+            },
             max,
         });
         all.push(SkuQuantity {
@@ -165,7 +169,11 @@ pub fn offers(order: &Order, lang: Lang) -> Vec<Offer> {
             restock: true,
         };
         if accepts(order, receive) {
-            let units: Vec<String> = r.lines.iter().map(|l| format!("{} × {}", l.sku, l.quantity.get())).collect();
+            let units: Vec<String> = r
+                .lines
+                .iter()
+                .map(|l| format!("{} × {}", l.sku, l.quantity.get()))
+                .collect();
             out.push(Offer {
                 target: Some(r.id.to_string()),
                 about: Some(units.join(", ")),

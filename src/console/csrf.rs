@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(s.csrf_token("a"), s.csrf_token("a"));
         assert_ne!(s.csrf_token("a"), s.csrf_token("b"));
         assert_ne!(s.csrf_token("a"), s.sign_in_token("a"));
-        assert_ne!(s.csrf_token("a"), settings("secret-two-secret-two-secret-two!").csrf_token("a"));
+        assert_ne!(
+            s.csrf_token("a"),
+            settings("secret-two-secret-two-secret-two!").csrf_token("a")
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ fn body_of(action: &str, fields: &Fields, order: &Order) -> Result<Body, ActionE
                 let digits = order.currency.exponent();
                 error.fields.insert(
                     "amount".into(),
-                    format!("an amount such as 12.{:0<1$}, with at most {digits} decimals", "5", digits as usize),
+                    format!(
+                        "an amount such as 12.{:0<1$}, with at most {digits} decimals",
+                        "5", digits as usize
+                    ),
                 );
                 return Err(error);
             }
@@ -100,7 +103,9 @@ fn body_of(action: &str, fields: &Fields, order: &Order) -> Result<Body, ActionE
                     line_index.push(i);
                 }
                 Err(_) => {
-                    error.fields.insert(format!("qty_{i}"), "a whole number of units".into());
+                    error
+                        .fields
+                        .insert(format!("qty_{i}"), "a whole number of units".into());
                     return Err(error);
                 }
             }
@@ -160,7 +165,7 @@ pub async fn act(
     fields: Fields,
 ) -> Response {
     let lang = staff.lang;
-    if let Err(refused) = staff.check_csrf(fields.get("csrf")) {
+    if let Some(refused) = staff.forged(fields.get("csrf")) {
         return refused;
     }
     let Ok(id) = Uuid::parse_str(&id) else {
@@ -178,7 +183,17 @@ pub async fn act(
     };
     let body = match body_of(&action, &fields, &order) {
         Ok(body) => body,
-        Err(error) => return pages::order_page(&state, &staff, order, None, Some(error), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(error) => {
+            return pages::order_page(
+                &state,
+                &staff,
+                order,
+                None,
+                Some(error),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let submission = Submission {
         name: &action,
@@ -207,7 +222,10 @@ pub async fn act(
         }
         Err(e @ ApiError::Forbidden(_)) => return failure(lang, e),
         Err(e) if e.code().status().is_server_error() => return failure(lang, e),
-        Err(e) => (e.code().status().as_u16(), serde_json::to_value(e.problem()).unwrap_or(Value::Null)),
+        Err(e) => (
+            e.code().status().as_u16(),
+            serde_json::to_value(e.problem()).unwrap_or(Value::Null),
+        ),
     };
     let error = action_error(&action, &problem.1, &body.line_index);
     let status = StatusCode::from_u16(problem.0).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);

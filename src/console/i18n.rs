@@ -59,7 +59,10 @@ impl Lang {
 
     /// One word; the key itself when it has none (never a panic, and a missing word is visible on the page).
     pub fn word(self, key: &str) -> String {
-        self.words().get(key).map(|w| (*w).to_owned()).unwrap_or_else(|| key.to_owned())
+        self.words()
+            .get(key)
+            .map(|w| (*w).to_owned())
+            .unwrap_or_else(|| key.to_owned())
     }
 }
 

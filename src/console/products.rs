@@ -104,12 +104,23 @@ pub async fn edit(
     let Ok(parsed) = parse_sku(&sku) else {
         return templates::message(lang, StatusCode::NOT_FOUND, "not_found", Some("/console/products"));
     };
-    let (product, stock) = match (state.store.get_product(&parsed).await, state.store.get_stock(&parsed).await) {
+    let (product, stock) = match (
+        state.store.get_product(&parsed).await,
+        state.store.get_stock(&parsed).await,
+    ) {
         (Ok(p), Ok(s)) => (p, s),
         (Err(e), _) | (_, Err(e)) => return failure(lang, ApiError::from(e)),
     };
     let values = product.as_ref().map(values_of).unwrap_or_default();
-    edit_page(&staff, parsed.as_str(), values, stock, BTreeMap::new(), StatusCode::OK, query.saved.is_some())
+    edit_page(
+        &staff,
+        parsed.as_str(),
+        values,
+        stock,
+        BTreeMap::new(),
+        StatusCode::OK,
+        query.saved.is_some(),
+    )
 }
 
 /// The API's request body from the form, with the fields of amounts that are not numbers.
@@ -153,7 +164,7 @@ pub async fn save(
     fields: Fields,
 ) -> Response {
     let lang = staff.lang;
-    if let Err(refused) = staff.check_csrf(fields.get("csrf")) {
+    if let Some(refused) = staff.forged(fields.get("csrf")) {
         return refused;
     }
     if !staff.can("catalog:write") {
@@ -191,7 +202,15 @@ pub async fn save(
             }
             let values = fields.map();
             let stock = state.store.get_stock(&parsed).await.ok().flatten();
-            edit_page(&staff, parsed.as_str(), values, stock, errors, StatusCode::UNPROCESSABLE_ENTITY, false)
+            edit_page(
+                &staff,
+                parsed.as_str(),
+                values,
+                stock,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+            )
         }
         other => failure(lang, other),
     }
@@ -205,7 +224,7 @@ pub async fn set_stock(
     fields: Fields,
 ) -> Response {
     let lang = staff.lang;
-    if let Err(refused) = staff.check_csrf(fields.get("csrf")) {
+    if let Some(refused) = staff.forged(fields.get("csrf")) {
         return refused;
     }
     if !staff.can("stock:write") {
@@ -214,7 +233,10 @@ pub async fn set_stock(
     let Ok(parsed) = parse_sku(&sku) else {
         return templates::message(lang, StatusCode::NOT_FOUND, "not_found", Some("/console/products"));
     };
-    let on_hand = fields.get("on_hand").and_then(|v| v.trim().parse::<i64>().ok()).filter(|v| *v >= 0);
+    let on_hand = fields
+        .get("on_hand")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|v| *v >= 0);
     let result = match on_hand {
         None => Err(ApiError::field("/on_hand", "a whole number of units, 0 or more")),
         Some(n) => state

@@ -83,12 +83,12 @@ impl Staff {
         Auth(self.principal.clone())
     }
 
-    /// Refuses a form whose CSRF token is missing or is not this session's.
-    pub fn check_csrf(&self, given: Option<&str>) -> Result<(), Response> {
+    /// The refusal of a form whose CSRF token is missing or is not this session's; `None` when it is.
+    pub fn forged(&self, given: Option<&str>) -> Option<Response> {
         if given.is_some_and(|g| constant_time_eq(g.as_bytes(), self.csrf.as_bytes())) {
-            Ok(())
+            None
         } else {
-            Err(templates::message(self.lang, StatusCode::FORBIDDEN, "bad_form", None))
+            Some(templates::message(self.lang, StatusCode::FORBIDDEN, "bad_form", None))
         }
     }
 }
@@ -140,7 +140,10 @@ mod tests {
     #[test]
     fn cookies_are_found_by_name_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; orderly_console=tok; b=2"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; orderly_console=tok; b=2"),
+        );
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("tok"));
         assert_eq!(cookie(&headers, "c"), None);
     }

@@ -36,9 +36,7 @@ fn render(state: &AppState, lang: Lang, headers: &HeaderMap, status: StatusCode,
         error => error.map(|e| lang.word(e)),
     };
     let mut response = templates::render(lang, status, "signin.html", None, page);
-    if fresh
-        && let Ok(v) = set_cookie(&state.console, headers, PRE_COOKIE, &pre).parse()
-    {
+    if fresh && let Ok(v) = set_cookie(&state.console, headers, PRE_COOKIE, &pre).parse() {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -99,7 +97,7 @@ pub async fn sign_in_dev(State(state): State<AppState>, lang: Lang, headers: Hea
 }
 
 pub async fn sign_out(State(state): State<AppState>, staff: Staff, headers: HeaderMap, fields: Fields) -> Response {
-    if let Err(refused) = staff.check_csrf(fields.get("csrf")) {
+    if let Some(refused) = staff.forged(fields.get("csrf")) {
         return refused;
     }
     let clear = set_cookie(&state.console, &headers, SESSION_COOKIE, "");

@@ -75,8 +75,7 @@ mod tests {
     fn every_template_parses() {
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            env.add_template(name, source).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 

@@ -69,7 +69,11 @@ pub fn order_row(lang: Lang, o: &Order) -> OrderRow {
         id: o.id.to_string(),
         number: o.number.clone(),
         date: when(o.created_at),
-        customer: o.customer_id.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        customer: o
+            .customer_id
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
         ship_to: o.ship_to.name.clone(),
         total: o.totals.grand_total.to_string(),
         badges: badges(lang, o),
@@ -143,7 +147,11 @@ pub fn order_view(lang: Lang, o: &Order, events: &[OrderEvent]) -> OrderView {
             LineView {
                 index,
                 sku: l.sku.as_str().to_owned(),
-                name: if lang == Lang::Ar { l.name_ar.clone() } else { l.name_en.clone() },
+                name: if lang == Lang::Ar {
+                    l.name_ar.clone()
+                } else {
+                    l.name_en.clone()
+                },
                 quantity: l.quantity.get(),
                 shipped: progress.shipped,
                 returned: progress.returned,
@@ -188,7 +196,11 @@ pub fn order_view(lang: Lang, o: &Order, events: &[OrderEvent]) -> OrderView {
         number: o.number.clone(),
         version: o.version,
         date: when(o.created_at),
-        customer: o.customer_id.as_ref().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        customer: o
+            .customer_id
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default(),
         ship_to: o.ship_to.clone(),
         badges: badges(lang, o),
         method: lang.word(o.payment_method.as_str()),
@@ -215,7 +227,11 @@ fn event_view(e: &OrderEvent, currency: Currency) -> EventView {
         for (key, value) in map {
             match value {
                 serde_json::Value::Number(n) if key.ends_with("_minor") => {
-                    what.push(format!("{}: {}", key.trim_end_matches("_minor"), money(n.as_i64().unwrap_or(0), currency)));
+                    what.push(format!(
+                        "{}: {}",
+                        key.trim_end_matches("_minor"),
+                        money(n.as_i64().unwrap_or(0), currency)
+                    ));
                 }
                 serde_json::Value::String(s) if !key.ends_with("_id") => what.push(format!("{key}: {s}")),
                 serde_json::Value::Bool(b) => what.push(format!("{key}: {b}")),

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::audit::{Actor, Audit, AuditPage, AuditQuery, AuditRecord, ChainCursor, ChainLink};
 use super::unpaid::Expirable;
 use super::{
-    Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, ProductStock, PoolState, RelayLease,
-    Store, StoreError, UpdateOrder,
+    Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState,
+    ProductStock, RelayLease, Store, StoreError, UpdateOrder,
 };
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;

@@ -210,8 +210,7 @@ pub(crate) fn pair_with_stock(
     skus: &[String],
     levels: Vec<Option<crate::domain::stock::StockLevel>>,
 ) -> Vec<crate::store::ProductStock> {
-    let mut by_sku: HashMap<String, Product> =
-        products.into_iter().map(|p| (p.sku.as_str().to_owned(), p)).collect();
+    let mut by_sku: HashMap<String, Product> = products.into_iter().map(|p| (p.sku.as_str().to_owned(), p)).collect();
     skus.iter()
         .zip(levels)
         .filter_map(|(sku, level)| by_sku.remove(sku).map(|p| (p, level)))

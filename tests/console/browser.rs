@@ -47,11 +47,15 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let url = format!("http://127.0.0.1:{port}");
-        let status = format!("{url}/status");
+        // Owned by the `Driver` from here on, so it is killed (on drop) whatever happens next.
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let status = format!("{}/status", driver.url);
         for _ in 0..100 {
             if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
-                return Some(Driver { child, url });
+                return Some(driver);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -104,7 +108,10 @@ pub async fn exists(b: &Client, css: &str) -> bool {
 pub async fn fill(b: &Client, css: &str, value: &str) {
     let input = b.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
     input.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
-    input.send_keys(value).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    input
+        .send_keys(value)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
 }
 
 pub async fn click(b: &Client, css: &str) {

@@ -6,6 +6,7 @@
 mod common;
 
 mod browser;
+mod catalog;
 mod http;
 mod scenarios;
 mod support;

@@ -18,13 +18,17 @@ crate::on_both_backends!(
 );
 
 async fn sign_in_as_staff(b: &Client, app: &TestApp) {
-    b.goto(&format!("{}/console/sign-in", app.api)).await.expect("sign-in page");
+    b.goto(&format!("{}/console/sign-in", app.api))
+        .await
+        .expect("sign-in page");
     click(b, "#sign-in-dev").await;
     wait_url(b, |path, _| path == "/console/orders").await;
 }
 
 async fn open_order(b: &Client, app: &TestApp, id: &str) {
-    b.goto(&format!("{}/console/orders/{id}", app.api)).await.expect("order page");
+    b.goto(&format!("{}/console/orders/{id}", app.api))
+        .await
+        .expect("order page");
 }
 
 /// The kinds of the timeline's events, in order.
@@ -54,7 +58,13 @@ async fn staff_find_ship_deliver_and_refund_an_order_in_english_and_arabic(app: 
 
     // (1) Sign in, search by the Arabic ship-to name, open the one order found.
     sign_in_as_staff(&b, &app).await;
-    assert_eq!(b.find_all(fantoccini::Locator::Css("#orders tbody tr")).await.unwrap().len(), 2);
+    assert_eq!(
+        b.find_all(fantoccini::Locator::Css("#orders tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     screenshot(&b, &format!("{}-orders-en", backend(&app))).await;
     fill(&b, "#q", "فاطمة").await;
     click(&b, "#search").await;
@@ -90,7 +100,10 @@ async fn staff_find_ship_deliver_and_refund_an_order_in_english_and_arabic(app: 
     assert_eq!(text(&b, "#badge-3").await, "partially shipped");
 
     act(&b, "deliver").await;
-    assert_eq!(timeline(&b).await.last().map(String::as_str), Some("shipment.delivered"));
+    assert_eq!(
+        timeline(&b).await.last().map(String::as_str),
+        Some("shipment.delivered")
+    );
     let api = api_order(&app, &id).await;
     assert!(api["shipments"][0]["delivered_at"].is_string());
     assert!(!text(&b, "#shipments").await.contains("Not yet"));
@@ -109,7 +122,13 @@ async fn staff_find_ship_deliver_and_refund_an_order_in_english_and_arabic(app: 
         .expect("submit twice");
     assert_eq!(statuses, json!([200, 200]), "both submissions end on the order page");
     open_order(&b, &app, &id).await;
-    assert_eq!(b.find_all(fantoccini::Locator::Css("#refunds li.refund")).await.unwrap().len(), 1);
+    assert_eq!(
+        b.find_all(fantoccini::Locator::Css("#refunds li.refund"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(text(&b, "#refunded").await, "1.235 KWD");
     assert_eq!(text(&b, "#line-0 .refunded").await, "1");
     let kinds = timeline(&b).await;
@@ -118,7 +137,11 @@ async fn staff_find_ship_deliver_and_refund_an_order_in_english_and_arabic(app: 
     assert_eq!(api["refunds"].as_array().unwrap().len(), 1);
     assert_eq!(api["payment"]["refunded"]["amount_minor"], 1235);
     assert_eq!(api["status"]["payment"], "partially_refunded");
-    assert_eq!(api["version"].as_i64().unwrap(), kinds.len() as i64, "the timeline shows every event");
+    assert_eq!(
+        api["version"].as_i64().unwrap(),
+        kinds.len() as i64,
+        "the timeline shows every event"
+    );
     screenshot(&b, &format!("{}-order-en", backend(&app))).await;
 
     // (5) Arabic: right to left, the words translated, customer text as entered.
@@ -142,9 +165,14 @@ async fn a_second_session_acting_on_a_stale_page_sees_the_conflict(app: TestApp)
     let order = seed(&app).await;
     let id = order["id"].as_str().unwrap().to_owned();
     let order = app
-        .step(&order, "payment/authorize", Some(json!({"amount_minor": 3705, "provider_ref": "psp-1"})))
+        .step(
+            &order,
+            "payment/authorize",
+            Some(json!({"amount_minor": 3705, "provider_ref": "psp-1"})),
+        )
         .await;
-    app.step(&order, "payment/capture", Some(json!({"amount_minor": 3705}))).await;
+    app.step(&order, "payment/capture", Some(json!({"amount_minor": 3705})))
+        .await;
 
     let (one, two) = (driver.browser().await, driver.browser().await);
     for b in [&one, &two] {
@@ -199,9 +227,12 @@ async fn customers_forms_without_csrf_and_missing_scopes_are_refused(app: TestAp
     wait_for(&b, "#sign-in-dev").await;
     sign_in_as_staff(&b, &app).await;
     open_order(&b, &app, &id).await;
-    b.execute("document.querySelector('#form-cancel input[name=csrf]').remove();", vec![])
-        .await
-        .expect("remove the token");
+    b.execute(
+        "document.querySelector('#form-cancel input[name=csrf]').remove();",
+        vec![],
+    )
+    .await
+    .expect("remove the token");
     click(&b, "#do-cancel").await;
     wait_for(&b, "#message").await;
     assert!(text(&b, "#message").await.contains("not sent from the console"));
@@ -210,4 +241,3 @@ async fn customers_forms_without_csrf_and_missing_scopes_are_refused(app: TestAp
     assert_eq!(api["version"], order["version"]);
     b.close().await.ok();
 }
-

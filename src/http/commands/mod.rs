@@ -220,7 +220,18 @@ async fn handle<C: OrderCommand>(
     let id = path_param("id")
         .and_then(|raw| Uuid::parse_str(raw).ok())
         .ok_or(ApiError::NotFound(Missing::Order))?;
-    let executed = execute(&state, &auth, held, spec, (id, sub_id), key, version, command, &body.canonical).await?;
+    let executed = execute(
+        &state,
+        &auth,
+        held,
+        spec,
+        (id, sub_id),
+        key,
+        version,
+        command,
+        &body.canonical,
+    )
+    .await?;
     Ok(respond(&state, executed))
 }
 
@@ -251,7 +262,10 @@ pub async fn submit(state: &AppState, auth: &Auth, s: Submission<'_>) -> Result<
     };
     let command = (entry.parse)(s.body, context)?;
     let ids = (s.order_id, s.sub_id);
-    execute(state, auth, held, entry.spec, ids, s.key, s.version, command, &canonical).await
+    execute(
+        state, auth, held, entry.spec, ids, s.key, s.version, command, &canonical,
+    )
+    .await
 }
 
 /// The common end of every command: the owner pin, the fingerprint, the store's transaction, the transition metrics.

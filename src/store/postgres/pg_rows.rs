@@ -208,7 +208,11 @@ pub(super) async fn list_products(
         skus.push(r.try_get::<String, _>("sku").map_err(StoreError::internal)?);
         let on_hand: Option<i64> = r.try_get("on_hand").map_err(StoreError::internal)?;
         let reserved: Option<i64> = r.try_get("reserved").map_err(StoreError::internal)?;
-        levels.push(on_hand.zip(reserved).map(|(on_hand, reserved)| StockLevel { on_hand, reserved }));
+        levels.push(
+            on_hand
+                .zip(reserved)
+                .map(|(on_hand, reserved)| StockLevel { on_hand, reserved }),
+        );
     }
     let products = load_products(exec, &skus).await?;
     Ok(rows::pair_with_stock(products, &skus, levels))
