@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 
 /// The cookie that remembers the language chosen with the switch.
 pub const LANG_COOKIE: &str = "orderly_lang";
@@ -96,11 +96,6 @@ pub fn lang_cookie(lang: Lang) -> String {
         "{LANG_COOKIE}={}; Path=/console; Max-Age=31536000; SameSite=Strict; HttpOnly",
         lang.code()
     )
-}
-
-/// Whether the request carried a `lang` parameter (the response then sets the cookie).
-pub fn chosen(headers_query: Option<&str>) -> Option<Lang> {
-    from_query(headers_query)
 }
 
 /// Builds both tables from one list, so a key cannot exist in one language only.
@@ -249,11 +244,6 @@ pub fn status_key(status: &str) -> &str {
         "returned" => "returned_status",
         other => other,
     }
-}
-
-/// The `Set-Cookie` header for a `lang` query parameter, if the request had one.
-pub fn remember(query: Option<&str>) -> Option<(header::HeaderName, String)> {
-    chosen(query).map(|l| (header::SET_COOKIE, lang_cookie(l)))
 }
 
 #[cfg(test)]
