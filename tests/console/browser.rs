@@ -2,6 +2,7 @@
 //! ports. Without chromedriver the browser tests print SKIPPED, except in CI (`CI` set), where that is a failure.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -45,6 +46,9 @@ impl Driver {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, which the browsers it starts join: dropping the driver ends them all, even
+            // when a test fails before closing its browser.
+            .process_group(0)
             .spawn()
             .expect("start chromedriver");
         // Owned by the `Driver` from here on, so it is killed (on drop) whatever happens next.
@@ -84,6 +88,8 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
