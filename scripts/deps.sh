@@ -34,6 +34,9 @@ declare -A probes=(
   [curl]=curl
   [make]=make
   [ca-certificates]=/etc/ssl/certs/ca-certificates.crt
+  # The console's browser tests (tests/console): headless chromium driven through WebDriver.
+  [chromium]=chromium
+  [chromium-driver]=chromedriver
 )
 missing=()
 for pkg in "${!probes[@]}"; do

@@ -4,6 +4,7 @@
 //! - `domain`: money, VAT, pricing, stock and the order aggregate with its status machines. Pure, no I/O.
 //! - `store`: the persistence port and its PostgreSQL and SQLite adapters.
 //! - `http`: the axum adapter: one module per resource, problem+json errors, auth, idempotency headers.
+//! - `console`: the operations console, server-rendered pages under `/console/` in English and Arabic.
 //! - `audit`: the hash chains of order events and audit rows, and `orderly verify`, which walks them.
 //! - `auth`: JWT verification and the development token minter.
 //! - `expiry`: the sweeper that cancels card orders left unpaid past their time.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod console;
 pub mod domain;
 pub mod expiry;
 pub mod http;

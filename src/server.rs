@@ -97,6 +97,7 @@ impl Application {
             in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1) as usize)),
             principals: crate::telemetry::principal::PrincipalHasher::from_config(config),
             rate_limits: http::ratelimit::RateLimits::new(config.rate_limits()),
+            console: Arc::new(crate::console::Settings::from_config(config)),
         });
         let api = TcpListener::bind(config.listen)
             .await

@@ -131,6 +131,9 @@ pub struct Config {
     pub unpaid_order_ttl_secs: u64,
     /// How often the expiry sweeper looks for such orders.
     pub expiry_sweep_interval_ms: u64,
+    /// Key of the HMAC that binds the operations console's CSRF tokens to a session. Unset: derived from
+    /// `jwt_secret`, or random per process without one (then every replica needs the same key set here).
+    pub console_session_key: Option<SecretString>,
 }
 
 impl Default for Config {
@@ -195,6 +198,7 @@ impl Default for Config {
             max_open_unpaid_orders_per_customer: 5,
             unpaid_order_ttl_secs: 1800,
             expiry_sweep_interval_ms: 30_000,
+            console_session_key: None,
         }
     }
 }

@@ -70,6 +70,7 @@ impl Config {
             "max_open_unpaid_orders_per_customer": self.max_open_unpaid_orders_per_customer,
             "unpaid_order_ttl_secs": self.unpaid_order_ttl_secs,
             "expiry_sweep_interval_ms": self.expiry_sweep_interval_ms,
+            "console_session_key": secret(&self.console_session_key),
         })
     }
 }
@@ -135,6 +136,7 @@ pub(super) const FIELDS: &[&str] = &[
     "max_open_unpaid_orders_per_customer",
     "unpaid_order_ttl_secs",
     "expiry_sweep_interval_ms",
+    "console_session_key",
 ];
 
 /// Figment needs serializable defaults; secrets have none, so this mirror leaves them out.

@@ -76,11 +76,11 @@ impl From<&Product> for ProductView {
     }
 }
 
-fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
+pub(crate) fn parse_sku(raw: &str) -> Result<Sku, ApiError> {
     Sku::parse(raw).map_err(|e| ApiError::field("/sku", e.0))
 }
 
-fn parse_product(sku: Sku, r: ProductRequest) -> Result<Product, ApiError> {
+pub(crate) fn parse_product(sku: Sku, r: ProductRequest) -> Result<Product, ApiError> {
     let mut errors = Vec::new();
     let mut push = |pointer: String, detail: String| errors.push(FieldError { pointer, detail });
     let name_en = text(&r.name_en, 200).map_err(|e| push("/name_en".into(), e.0)).ok();

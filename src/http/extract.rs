@@ -254,7 +254,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
             .headers
             .get("idempotency-key")
             .ok_or(ApiError::IdempotencyKeyMissing)?;
-        let text = raw.to_str().map_err(|_| ApiError::IdempotencyKeyInvalid)?.trim();
+        IdempotencyKeyHeader::parse(raw.to_str().map_err(|_| ApiError::IdempotencyKeyInvalid)?)
+    }
+}
+
+impl IdempotencyKeyHeader {
+    /// Checks a key as the header carries it (or as a console form does).
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let text = raw.trim();
         // Quotes are taken off only around a non-empty key: `""` is a two-character key, as the pattern in the
         // OpenAPI document says.
         let text = text

@@ -98,6 +98,8 @@ pub struct Services {
     /// Turns a caller's `sub` into the `principal` of its log lines.
     pub principals: PrincipalHasher,
     pub rate_limits: Arc<ratelimit::RateLimits>,
+    /// The operations console's keys and development sign-in.
+    pub console: Arc<crate::console::Settings>,
 }
 
 /// The public API.
@@ -109,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(catalog::router())
         .merge(audit::router())
         .merge(openapi::router())
+        .merge(crate::console::router())
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))

@@ -216,12 +216,12 @@ pub struct ListParams {
 /// that shape (the pattern in the OpenAPI document) is a position, so a well-formed cursor is never refused.
 pub const CURSOR_PATTERN: &str = "^[0-9]{16}[0-9a-f]{32}$";
 
-fn encode_cursor(c: OrderCursor) -> String {
+pub(crate) fn encode_cursor(c: OrderCursor) -> String {
     let micros = c.created_at.unix_timestamp_nanos() / 1_000;
     format!("{micros:016}{}", c.id.simple())
 }
 
-fn decode_cursor(raw: &str) -> Option<OrderCursor> {
+pub(crate) fn decode_cursor(raw: &str) -> Option<OrderCursor> {
     let ok = raw.len() == 48
         && raw[..16].bytes().all(|b| b.is_ascii_digit())
         && raw[16..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -243,7 +243,7 @@ fn rfc3339(pointer: &str, raw: Option<&str>) -> Result<Option<OffsetDateTime>, A
 }
 
 /// The filters a listing and an export share, each checked (a bad one is a 422 naming it).
-pub(super) struct Filters {
+pub(crate) struct Filters {
     pub customer_id: Option<CustomerId>,
     pub status: Option<OrderStatus>,
     pub number: Option<String>,
@@ -253,7 +253,7 @@ pub(super) struct Filters {
 }
 
 impl Filters {
-    pub(super) fn parse(
+    pub(crate) fn parse(
         customer_id: Option<&str>,
         status: Option<&str>,
         number: Option<String>,
@@ -280,7 +280,7 @@ impl Filters {
         })
     }
 
-    pub(super) fn query(self, limit: u32, after: Option<OrderCursor>) -> OrderQuery {
+    pub(crate) fn query(self, limit: u32, after: Option<OrderCursor>) -> OrderQuery {
         OrderQuery {
             customer_id: self.customer_id,
             status: self.status,

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::audit::{Actor, Audit, AuditPage, AuditQuery, AuditRecord, ChainCursor, ChainLink};
 use super::unpaid::Expirable;
 use super::{
-    Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState, RelayLease,
-    Store, StoreError, UpdateOrder,
+    Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState,
+    ProductStock, RelayLease, Store, StoreError, UpdateOrder,
 };
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -88,6 +88,7 @@ timed_port!(Catalog {
     fn get_product(&self, sku: &Sku) -> Option<Product>;
     fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> StockLevel;
     fn get_stock(&self, sku: &Sku) -> Option<StockLevel>;
+    fn list_products(&self, after: Option<&Sku>, limit: u32) -> Vec<ProductStock>;
 });
 
 timed_port!(Orders {

@@ -16,7 +16,7 @@ pub mod unpaid;
 
 pub use audit::{Actor, Audit};
 pub use backfill::{Backfill, MigrationStore};
-pub use port::{Catalog, Health, Orders, Outbox, RelayLease, Store};
+pub use port::{Catalog, Health, Orders, Outbox, ProductStock, RelayLease, Store};
 
 use time::OffsetDateTime;
 use uuid::Uuid;

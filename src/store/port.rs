@@ -26,7 +26,13 @@ pub trait Catalog: Send + Sync {
     /// `put_product`.
     async fn set_stock(&self, sku: &Sku, on_hand: i64, by: &Actor) -> Result<StockLevel, StoreError>;
     async fn get_stock(&self, sku: &Sku) -> Result<Option<StockLevel>, StoreError>;
+    /// Up to `limit` products in SKU order, after `after`, each with its stock row where it has one (the
+    /// operations console's list).
+    async fn list_products(&self, after: Option<&Sku>, limit: u32) -> Result<Vec<ProductStock>, StoreError>;
 }
+
+/// A product and its stock row, if it has one.
+pub type ProductStock = (Product, Option<StockLevel>);
 
 /// Orders: the two idempotent commands, the reads, and the expiry of idempotency records.
 #[async_trait]

@@ -203,3 +203,16 @@ pub(crate) fn headers_to_json(headers: &[(String, String)]) -> String {
 pub(crate) fn headers_from_json(raw: &str) -> Result<Vec<(String, String)>, StoreError> {
     serde_json::from_str(raw).map_err(|_| corrupt("stored response headers"))
 }
+
+/// The products of a listing in the listing's SKU order, each with the stock level read beside its SKU.
+pub(crate) fn pair_with_stock(
+    products: Vec<Product>,
+    skus: &[String],
+    levels: Vec<Option<crate::domain::stock::StockLevel>>,
+) -> Vec<crate::store::ProductStock> {
+    let mut by_sku: HashMap<String, Product> = products.into_iter().map(|p| (p.sku.as_str().to_owned(), p)).collect();
+    skus.iter()
+        .zip(levels)
+        .filter_map(|(sku, level)| by_sku.remove(sku).map(|p| (p, level)))
+        .collect()
+}

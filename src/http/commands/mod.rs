@@ -220,19 +220,75 @@ async fn handle<C: OrderCommand>(
     let id = path_param("id")
         .and_then(|raw| Uuid::parse_str(raw).ok())
         .ok_or(ApiError::NotFound(Missing::Order))?;
-    let owner = own_scope(&auth, held, WRITE_OWN)?;
+    let executed = execute(
+        &state,
+        &auth,
+        held,
+        spec,
+        (id, sub_id),
+        key,
+        version,
+        command,
+        &body.canonical,
+    )
+    .await?;
+    Ok(respond(&state, executed))
+}
+
+/// A command as another front end (the operations console) submits it: by name, with the body the API would take,
+/// the order's version as If-Match and an Idempotency-Key. It runs exactly as `handle` runs it, so the outcome is
+/// stored under the same key, principal and fingerprint as a request to the API with that body.
+pub struct Submission<'a> {
+    pub name: &'a str,
+    pub order_id: Uuid,
+    pub sub_id: Option<Uuid>,
+    pub key: IdempotencyKeyHeader,
+    pub version: i64,
+    pub body: serde_json::Value,
+}
+
+/// Runs a submission through the scope check, the command's parsing and `execute`.
+pub async fn submit(state: &AppState, auth: &Auth, s: Submission<'_>) -> Result<Executed, ApiError> {
+    let entry = COMMANDS
+        .iter()
+        .find(|e| e.spec.name == s.name)
+        .ok_or(ApiError::NotFound(Missing::Route))?;
+    let held = auth.require(entry.spec.scopes())?;
+    // The canonical form of a JSON value is its serialisation: serde_json keeps object keys sorted.
+    let canonical = serde_json::to_vec(&s.body).map_err(ApiError::internal)?;
+    let context = Context {
+        limits: state.limits.order,
+        sub_id: s.sub_id,
+    };
+    let command = (entry.parse)(s.body, context)?;
+    let ids = (s.order_id, s.sub_id);
+    execute(
+        state, auth, held, entry.spec, ids, s.key, s.version, command, &canonical,
+    )
+    .await
+}
+
+/// The common end of every command: the owner pin, the fingerprint, the store's transaction, the transition metrics.
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    state: &AppState,
+    auth: &Auth,
+    held: &'static str,
+    spec: Spec,
+    (id, sub_id): (Uuid, Option<Uuid>),
+    key: IdempotencyKeyHeader,
+    version: i64,
+    command: Command,
+    canonical: &[u8],
+) -> Result<Executed, ApiError> {
+    let owner = own_scope(auth, held, WRITE_OWN)?;
 
     // The fingerprint covers the path with its ids normalised, If-Match and the canonical body.
     let mut path = spec.path.replace("{id}", &id.to_string());
     if let (Some(sub), Some(sub_id)) = (spec.sub_id, sub_id) {
         path = path.replace(&format!("{{{}}}", sub.param), &sub_id.to_string());
     }
-    let key = idempotency(
-        &state,
-        &auth,
-        key,
-        fingerprint("POST", &path, Some(version), &body.canonical),
-    );
+    let key = idempotency(state, auth, key, fingerprint("POST", &path, Some(version), canonical));
     let actor = auth.0.sub.clone();
     let apply = move |o: &mut Order| o.execute(command.clone(), &actor, OffsetDateTime::now_utc());
     let customer_view = owner.is_some();
@@ -254,5 +310,5 @@ async fn handle<C: OrderCommand>(
             state.metrics.order_transition(m.kind, m.from, m.to);
         }
     }
-    Ok(respond(&state, executed))
+    Ok(executed)
 }

@@ -35,7 +35,7 @@ use super::rows;
 use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderCursor, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder,
-    StoreError, UpdateOrder, db_error,
+    ProductStock, StoreError, UpdateOrder, db_error,
 };
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -281,6 +281,11 @@ impl Catalog for PostgresStore {
             .await
             .map_err(db_error)?;
         row.as_ref().map(stock_level).transpose()
+    }
+
+    async fn list_products(&self, after: Option<&Sku>, limit: u32) -> Result<Vec<ProductStock>, StoreError> {
+        let mut conn = self.db.read().await?;
+        pg_rows::list_products(&mut conn, after.map(Sku::as_str), limit).await
     }
 }
 

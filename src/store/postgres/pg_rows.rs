@@ -185,3 +185,35 @@ pub(super) fn stock_level(r: &PgRow) -> Result<StockLevel, StoreError> {
         reserved: r.try_get("reserved").map_err(StoreError::internal)?,
     })
 }
+
+/// A page of products in SKU order with their stock rows: the SKUs and stock in one statement, then the catalog
+/// read for those SKUs.
+pub(super) async fn list_products(
+    exec: &mut sqlx::PgConnection,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<crate::store::ProductStock>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.sku, s.on_hand, s.reserved FROM products p LEFT JOIN stock s ON s.sku = p.sku \
+         WHERE p.sku > $1 ORDER BY p.sku LIMIT $2",
+    )
+    .bind(after.unwrap_or(""))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *exec)
+    .await
+    .map_err(db_error)?;
+    let mut skus = Vec::with_capacity(rows.len());
+    let mut levels = Vec::with_capacity(rows.len());
+    for r in &rows {
+        skus.push(r.try_get::<String, _>("sku").map_err(StoreError::internal)?);
+        let on_hand: Option<i64> = r.try_get("on_hand").map_err(StoreError::internal)?;
+        let reserved: Option<i64> = r.try_get("reserved").map_err(StoreError::internal)?;
+        levels.push(
+            on_hand
+                .zip(reserved)
+                .map(|(on_hand, reserved)| StockLevel { on_hand, reserved }),
+        );
+    }
+    let products = load_products(exec, &skus).await?;
+    Ok(rows::pair_with_stock(products, &skus, levels))
+}

@@ -33,7 +33,7 @@ use super::rows::{self, LineRow};
 use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderCursor, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder,
-    StoreError, UpdateOrder, db_error,
+    ProductStock, StoreError, UpdateOrder, db_error,
 };
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -235,6 +235,11 @@ impl Catalog for SqliteStore {
             .await
             .map_err(db_error)?;
         row.as_ref().map(stock_level).transpose()
+    }
+
+    async fn list_products(&self, after: Option<&Sku>, limit: u32) -> Result<Vec<ProductStock>, StoreError> {
+        let mut conn = self.reader.acquire().await.map_err(db_error)?;
+        sqlite_rows::list_products(&mut conn, after.map(Sku::as_str), limit).await
     }
 }
 

@@ -141,3 +141,37 @@ pub(super) fn stock_level(r: &SqliteRow) -> Result<StockLevel, StoreError> {
         reserved: r.try_get("reserved").map_err(StoreError::internal)?,
     })
 }
+
+/// A page of products in SKU order with their stock rows.
+pub(super) async fn list_products(
+    conn: &mut sqlx::SqliteConnection,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<Vec<crate::store::ProductStock>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.sku, s.on_hand, s.reserved FROM products p LEFT JOIN stock s ON s.sku = p.sku \
+         WHERE p.sku > ? ORDER BY p.sku LIMIT ?",
+    )
+    .bind(after.unwrap_or(""))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let mut skus = Vec::with_capacity(rows.len());
+    let mut names = Vec::with_capacity(rows.len());
+    let mut levels = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let raw: String = r.try_get("sku").map_err(StoreError::internal)?;
+        skus.push(Sku::parse(&raw).map_err(|e| StoreError::internal(anyhow::anyhow!("stored SKU {raw}: {}", e.0)))?);
+        names.push(raw);
+        let on_hand: Option<i64> = r.try_get("on_hand").map_err(StoreError::internal)?;
+        let reserved: Option<i64> = r.try_get("reserved").map_err(StoreError::internal)?;
+        levels.push(
+            on_hand
+                .zip(reserved)
+                .map(|(on_hand, reserved)| StockLevel { on_hand, reserved }),
+        );
+    }
+    let products = load_products(conn, &skus).await?;
+    Ok(rows::pair_with_stock(products, &names, levels))
+}

@@ -1,0 +1,12 @@
+//! The operations console, end to end: six scenarios in a real (headless) chromium (`scenarios`), and plain HTTP
+//! checks of security headers, cookies, CSRF, scopes, page weight, metrics and the catalog forms (`http`), each on
+//! SQLite and PostgreSQL.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod browser;
+mod catalog;
+mod http;
+mod scenarios;
+mod support;
