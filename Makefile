@@ -1,5 +1,5 @@
 # Entry points; the logic lives in scripts/ so CI and people run the same thing.
-.PHONY: run test lint fmt openapi image rehearse chaos check-pipeline bench bench-quick bench-import bench-scale
+.PHONY: run test lint fmt openapi image rehearse chaos check-pipeline bench bench-quick bench-import bench-scale bench-console
 
 run:
 	cargo run
@@ -45,6 +45,12 @@ bench-quick:
 bench-scale:
 	bench/deps.sh
 	python3 bench/scale.py
+
+# The console's order page (50 events) against the API's JSON of the same order, server time per request (not part
+# of the tests; about a minute once the release binary is built): results in bench/RESULTS.md.
+bench-console:
+	bench/deps.sh
+	python3 bench/console.py
 
 # The legacy import of a million orders against PostgreSQL's own COPY of the same rows, and into SQLite (not part of
 # the tests; about 20 min, plus ~70 s once to generate the export, cached under /tmp): results in bench/RESULTS.md.

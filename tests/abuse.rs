@@ -43,15 +43,7 @@ async fn assert_limited(response: Response) {
 }
 
 async fn metric(app: &TestApp, line_start: &str) -> Option<String> {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.admin))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines().find(|l| l.starts_with(line_start)).map(str::to_owned)
 }
 

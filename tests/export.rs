@@ -171,15 +171,7 @@ const SEED: &str = "
 
 /// How many pages of orders the service has read (its storage metric for `list_orders`).
 async fn pages_read(app: &TestApp) -> f64 {
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     metrics
         .lines()
         .find(|l| l.starts_with("orderly_db_query_duration_seconds_count") && l.contains("operation=\"list_orders\""))

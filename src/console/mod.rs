@@ -24,7 +24,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 
 pub use csrf::Settings;
 
@@ -53,7 +53,53 @@ pub fn router() -> Router<AppState> {
         .route("/console/products", get(products::list))
         .route("/console/products/{sku}", get(products::edit).post(products::save))
         .route("/console/products/{sku}/stock", post(products::set_stock))
+        .route("/console/{*rest}", any(not_found))
         .layer(middleware::from_fn(secure))
+}
+
+/// Any other path under `/console/`: a console page (with the console's headers), not the API's JSON 404.
+async fn not_found(lang: Lang) -> Response {
+    templates::message(lang, StatusCode::NOT_FOUND, "not_found", Some("/console/orders"))
+}
+
+tokio::task_local! {
+    /// The page the language switch reloads in the other language, for the request being answered.
+    static SWITCH_TO: String;
+}
+
+/// The GET page a request shows again in another language: itself for a page, and for a form's answer the page
+/// the form was on (a form's own URL takes only POST). The `lang` parameter is dropped; the switch adds its own.
+fn page_of(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    if method == axum::http::Method::GET {
+        let kept: Vec<&str> = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("lang="))
+            .collect();
+        return if kept.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", kept.join("&"))
+        };
+    }
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["console", "orders", id, _action] => format!("/console/orders/{id}"),
+        ["console", "products", sku, "stock"] => format!("/console/products/{sku}"),
+        ["console", "products", _] | ["console", "sign-in"] => path.to_owned(),
+        _ => "/console/orders".to_owned(),
+    }
+}
+
+/// The language switch's link for the request being answered (the orders page outside a request).
+pub fn switch_link(to: Lang) -> String {
+    let page = SWITCH_TO
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "/console/orders".to_owned());
+    let sep = if page.contains('?') { '&' } else { '?' };
+    format!("{page}{sep}lang={}", to.code())
 }
 
 async fn css() -> Response {
@@ -70,7 +116,8 @@ async fn css() -> Response {
 /// The headers a back office needs on every answer, and the language cookie when the switch was used.
 async fn secure(req: Request, next: Next) -> Response {
     let chosen = i18n::from_query(req.uri().query());
-    let mut response = next.run(req).await;
+    let page = page_of(req.method(), req.uri());
+    let mut response = SWITCH_TO.scope(page, next.run(req)).await;
     let headers = response.headers_mut();
     for (name, value) in [
         ("content-security-policy", CONTENT_SECURITY_POLICY),

@@ -17,6 +17,7 @@ use super::{Fields, failure, templates};
 use crate::domain::catalog::Product;
 use crate::domain::currency::Currency;
 use crate::domain::stock::StockLevel;
+use crate::domain::values::Sku;
 use crate::http::AppState;
 use crate::http::catalog::{ProductRequest, parse_product, parse_sku};
 use crate::http::error::ApiError;
@@ -156,6 +157,24 @@ fn request_of(fields: &Fields) -> (ProductRequest, Vec<Currency>, BTreeMap<Strin
     (request, order, errors)
 }
 
+/// A product form's checks before anything is read: the session's CSRF token, the scope, a well-formed SKU.
+fn admitted(staff: &Staff, fields: &Fields, scope: &'static str, sku: &str) -> Result<Sku, Box<Response>> {
+    if let Some(refused) = staff.forged(fields.get("csrf")) {
+        return Err(Box::new(refused));
+    }
+    if !staff.can(scope) {
+        return Err(Box::new(failure(staff.lang, ApiError::Forbidden(scope))));
+    }
+    parse_sku(sku).map_err(|_| {
+        Box::new(templates::message(
+            staff.lang,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some("/console/products"),
+        ))
+    })
+}
+
 pub async fn save(
     State(state): State<AppState>,
     staff: Staff,
@@ -164,14 +183,9 @@ pub async fn save(
     fields: Fields,
 ) -> Response {
     let lang = staff.lang;
-    if let Some(refused) = staff.forged(fields.get("csrf")) {
-        return refused;
-    }
-    if !staff.can("catalog:write") {
-        return failure(lang, ApiError::Forbidden("catalog:write"));
-    }
-    let Ok(parsed) = parse_sku(&sku) else {
-        return templates::message(lang, StatusCode::NOT_FOUND, "not_found", Some("/console/products"));
+    let parsed = match admitted(&staff, &fields, "catalog:write", &sku) {
+        Ok(parsed) => parsed,
+        Err(refused) => return *refused,
     };
     let (request, currencies, mut errors) = request_of(&fields);
     let outcome = match parse_product(parsed.clone(), request) {
@@ -224,14 +238,9 @@ pub async fn set_stock(
     fields: Fields,
 ) -> Response {
     let lang = staff.lang;
-    if let Some(refused) = staff.forged(fields.get("csrf")) {
-        return refused;
-    }
-    if !staff.can("stock:write") {
-        return failure(lang, ApiError::Forbidden("stock:write"));
-    }
-    let Ok(parsed) = parse_sku(&sku) else {
-        return templates::message(lang, StatusCode::NOT_FOUND, "not_found", Some("/console/products"));
+    let parsed = match admitted(&staff, &fields, "stock:write", &sku) {
+        Ok(parsed) => parsed,
+        Err(refused) => return *refused,
     };
     let on_hand = fields
         .get("on_hand")

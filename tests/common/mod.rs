@@ -142,6 +142,18 @@ impl TestApp {
         }
     }
 
+    /// The admin port's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("{}/metrics", self.admin))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn token(&self, sub: &str, scope: &str) -> String {
         orderly::auth::mint(&self.db.config, sub, scope, 600).expect("mint")
     }

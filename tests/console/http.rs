@@ -79,6 +79,7 @@ async fn every_console_answer_carries_the_security_headers_and_pages_stay_light(
             Some(staff.as_str()),
             404,
         ),
+        ("/console/no-such-page", Some(staff.as_str()), 404),
     ] {
         let mut request = client.get(format!("{}{path}", app.api));
         if let Some(token) = token {
@@ -105,16 +106,19 @@ async fn every_console_answer_carries_the_security_headers_and_pages_stay_light(
         .await
         .unwrap();
     assert_eq!(page.matches("class=\"event\"").count(), 50);
-    assert!(page.contains("dir=\"auto\" id=\"ship-to-name\""));
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin))
-        .send()
+    // The language switch shows the same page, filters kept, in the other language.
+    let list = get(&app, "/console/orders?status=open&lang=en", Some(&staff))
         .await
-        .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(
+        list.contains("id=\"lang-switch\" href=\"/console/orders?status=open&amp;lang=ar\""),
+        "{list}"
+    );
+    assert!(page.contains("dir=\"auto\" id=\"ship-to-name\""));
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("route=\"/console/orders/{id}\""),
         "console pages are measured by template"
@@ -347,6 +351,12 @@ async fn the_same_rendered_form_posted_twice_applies_once(app: TestApp) {
     let body = response.text().await.unwrap();
     assert!(
         body.contains("id=\"refund-amount-error\"") || body.contains("id=\"problem\""),
+        "{body}"
+    );
+    // The answer to a form switches language to the order's page (the form's own URL takes only POST).
+    let body = body.replace("&#x2f;", "/");
+    assert!(
+        body.contains(&format!("id=\"lang-switch\" href=\"/console/orders/{id}?lang=ar\"")),
         "{body}"
     );
 }

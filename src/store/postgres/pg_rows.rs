@@ -186,6 +186,10 @@ pub(super) fn stock_level(r: &PgRow) -> Result<StockLevel, StoreError> {
     })
 }
 
+/// The SKUs and stock of a page of products after a SKU (the console's products page).
+pub(super) const LIST_PRODUCTS: &str = "SELECT p.sku, s.on_hand, s.reserved FROM products p \
+     LEFT JOIN stock s ON s.sku = p.sku WHERE p.sku > $1 ORDER BY p.sku LIMIT $2";
+
 /// A page of products in SKU order with their stock rows: the SKUs and stock in one statement, then the catalog
 /// read for those SKUs.
 pub(super) async fn list_products(
@@ -193,15 +197,12 @@ pub(super) async fn list_products(
     after: Option<&str>,
     limit: u32,
 ) -> Result<Vec<crate::store::ProductStock>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT p.sku, s.on_hand, s.reserved FROM products p LEFT JOIN stock s ON s.sku = p.sku \
-         WHERE p.sku > $1 ORDER BY p.sku LIMIT $2",
-    )
-    .bind(after.unwrap_or(""))
-    .bind(i64::from(limit))
-    .fetch_all(&mut *exec)
-    .await
-    .map_err(db_error)?;
+    let rows = sqlx::query(LIST_PRODUCTS)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *exec)
+        .await
+        .map_err(db_error)?;
     let mut skus = Vec::with_capacity(rows.len());
     let mut levels = Vec::with_capacity(rows.len());
     for r in &rows {

@@ -147,6 +147,7 @@ async fn request_path_statements_have_generic_plans_without_full_scans() {
         super::unpaid::EXPIRABLE_ORDERS.clone(),
         INSERT_PLACED.into(),
         APPEND_EVENT.into(),
+        super::pg_rows::LIST_PRODUCTS.into(),
     ];
     statements.extend(lists.iter().map(|q| list_query(q).sql().to_owned()));
 
