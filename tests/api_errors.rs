@@ -401,6 +401,9 @@ async fn bad_list_parameters_and_unknown_routes_are_problems_too() {
     };
     assert_problem(get("limit=0").await.unwrap(), 422, "validation_failed").await;
     assert_problem(get("cursor=garbage").await.unwrap(), 422, "validation_failed").await;
+    // 48 bytes with a two-byte character across byte 16 (the cursor's split): refused, not a panic.
+    let split = format!("cursor=000000000000000%C3%A9{}", "a".repeat(31));
+    assert_problem(get(&split).await.unwrap(), 422, "validation_failed").await;
     assert_problem(get("status=shipped").await.unwrap(), 422, "validation_failed").await;
     assert_problem(get("colour=red").await.unwrap(), 422, "validation_failed").await;
     assert_problem(get("created_from=yesterday").await.unwrap(), 422, "validation_failed").await;

@@ -45,6 +45,14 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     let production = c.env == Environment::Production;
+    if production && let Some(key) = &c.console_session_key {
+        let dev_file = std::fs::read(&c.dev_key_file).ok();
+        if let Some(why) = weak_secret(key.expose_secret().as_bytes(), dev_file.as_deref()) {
+            return Err(invalid(format!(
+                "ORDERLY_CONSOLE_SESSION_KEY {why}; generate one with `openssl rand -hex 32`"
+            )));
+        }
+    }
     if let Some(url) = &c.jwt_jwks_url {
         let https = url.starts_with("https://");
         if !(https || (!production && url.starts_with("http://"))) {

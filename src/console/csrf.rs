@@ -33,6 +33,13 @@ impl Settings {
                 derived.finalize().to_vec()
             }
             (None, None) => {
+                if config.env == Environment::Production {
+                    tracing::warn!(
+                        "no ORDERLY_CONSOLE_SESSION_KEY (and no JWT secret): the console's forms are signed with a \
+                         key of this process only, so a form rendered by another replica, or before a restart, is \
+                         refused; set the key (docs/deploy.md)"
+                    );
+                }
                 let mut bytes = vec![0u8; 32];
                 rand::thread_rng().fill_bytes(&mut bytes);
                 bytes

@@ -193,6 +193,8 @@ words! {
     "staff_only" => "This console is for staff, and this token does not allow it.", "هذه اللوحة للموظفين فقط، وهذا الرمز لا يسمح بالدخول.";
     "bad_form" => "This form has expired or was not sent from the console. Reload the page and try again.", "انتهت صلاحية هذا النموذج أو لم يُرسل من اللوحة. أعد تحميل الصفحة وحاول مرة أخرى.";
     "not_found" => "Not found.", "غير موجود.";
+    "too_large" => "What was sent is too large.", "ما أُرسل أكبر من المسموح.";
+    "not_accepted" => "This request was not accepted. Go back, check the form and try again.", "لم يُقبل هذا الطلب. ارجع وراجع النموذج ثم حاول مرة أخرى.";
     "back" => "Back", "رجوع";
     "name_en" => "Name (English)", "الاسم (بالإنجليزية)";
     "name_ar" => "Name (Arabic)", "الاسم (بالعربية)";

@@ -194,8 +194,9 @@ pub fn failure(lang: Lang, error: ApiError) -> Response {
     let key = match status {
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
         s if s.is_server_error() => "error",
-        _ => "bad_form",
+        _ => "not_accepted",
     };
     let log = error.into_response().extensions_mut().remove::<ErrorLog>();
     let mut page = templates::message(lang, status, key, None);

@@ -170,7 +170,13 @@ pub async fn order_page(
     };
     let writable = staff.can(WRITE);
     let offers = if writable { offers(&order, lang) } else { Vec::new() };
-    let done = done.filter(|d| lang.words().contains_key(d.as_str()));
+    // Only the name of a command shows as done: a link cannot make the page say anything else.
+    let done = done.filter(|d| {
+        crate::http::commands::COMMANDS
+            .iter()
+            .any(|e| e.spec.name == d.as_str())
+            && lang.words().contains_key(d.as_str())
+    });
     let page = context! {
         done_action => done.clone(),
         order => order_view(lang, &order, &events),

@@ -124,8 +124,16 @@ impl FromRequestParts<AppState> for Staff {
         if !principal.has(READ) {
             return Err(templates::message(lang, StatusCode::FORBIDDEN, "staff_only", None));
         }
+        // A signed-in session's forms are bound to its token. Behind a single-sign-on proxy the token is refreshed
+        // every few minutes, which would expire every form left open that long: there they are bound to the
+        // staff member (a value only this server's key can make, so a forger still needs the key).
+        let bound = if from_proxy.is_some() {
+            format!("sub:{}", principal.sub)
+        } else {
+            token
+        };
         Ok(Staff {
-            csrf: state.console.csrf_token(&token),
+            csrf: state.console.csrf_token(&bound),
             principal,
             lang,
         })

@@ -1,8 +1,11 @@
 //! Signing in and out. The sign-in page takes a pasted token, and in development offers "sign in as staff", which
-//! mints a token with the staff scopes as `orderly token` does. Behind a single-sign-on proxy nobody sees this page:
+//! mints a token with the staff scopes as `orderly token` does, to a browser on the same machine only (a development
+//! server reachable over a network, with a real secret, must not hand staff tokens to whoever asks). Behind a single-sign-on proxy nobody sees this page:
 //! the proxy's `Authorization` header is the session (see `session`).
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -21,18 +24,36 @@ pub const DEV_SCOPES: &str = "orders:read orders:write catalog:write stock:write
 /// The `sub` of development sign-ins.
 pub const DEV_SUB: &str = "console-dev";
 
-pub async fn page(State(state): State<AppState>, lang: Lang, headers: HeaderMap) -> Response {
-    render(&state, lang, &headers, StatusCode::OK, None)
+/// The configuration to mint a development token with: in development, for a client on this machine only.
+fn dev_config(state: &AppState, peer: SocketAddr) -> Option<&crate::config::Config> {
+    state.console.dev_config().filter(|_| peer.ip().is_loopback())
 }
 
-fn render(state: &AppState, lang: Lang, headers: &HeaderMap, status: StatusCode, error: Option<&str>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
+    let dev = dev_config(&state, peer).is_some();
+    render(&state, lang, &headers, StatusCode::OK, None, dev)
+}
+
+fn render(
+    state: &AppState,
+    lang: Lang,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+    dev: bool,
+) -> Response {
     let (pre, fresh) = match cookie(headers, PRE_COOKIE).filter(|p| p.len() == 32) {
         Some(pre) => (pre, false),
         None => (random_token(), true),
     };
     let page = context! {
         csrf => state.console.sign_in_token(&pre),
-        dev => state.console.is_development(),
+        dev => dev,
         error => error.map(|e| lang.word(e)),
     };
     let mut response = templates::render(lang, status, "signin.html", None, page);
@@ -56,7 +77,16 @@ fn sign_in_form_ok(state: &AppState, headers: &HeaderMap, fields: &Fields) -> bo
 async fn start(state: &AppState, lang: Lang, headers: &HeaderMap, token: &str) -> Response {
     let principal = match state.verifier.verify(token).await {
         Ok(p) => p,
-        Err(_) => return render(state, lang, headers, StatusCode::UNAUTHORIZED, Some("token_help")),
+        Err(_) => {
+            return render(
+                state,
+                lang,
+                headers,
+                StatusCode::UNAUTHORIZED,
+                Some("token_help"),
+                false,
+            );
+        }
     };
     if !principal.has(READ) {
         return templates::message(lang, StatusCode::FORBIDDEN, "staff_only", None);
@@ -80,8 +110,14 @@ pub async fn sign_in(State(state): State<AppState>, lang: Lang, headers: HeaderM
     start(&state, lang, &headers, &token).await
 }
 
-pub async fn sign_in_dev(State(state): State<AppState>, lang: Lang, headers: HeaderMap, fields: Fields) -> Response {
-    let Some(config) = state.console.dev_config() else {
+pub async fn sign_in_dev(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    lang: Lang,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    let Some(config) = dev_config(&state, peer) else {
         return templates::message(lang, StatusCode::NOT_FOUND, "not_found", None);
     };
     if !sign_in_form_ok(&state, &headers, &fields) {

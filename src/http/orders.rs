@@ -222,7 +222,9 @@ pub(crate) fn encode_cursor(c: OrderCursor) -> String {
 }
 
 pub(crate) fn decode_cursor(raw: &str) -> Option<OrderCursor> {
+    // ASCII first: a 48-byte string with a character across byte 16 must not be sliced there.
     let ok = raw.len() == 48
+        && raw.is_ascii()
         && raw[..16].bytes().all(|b| b.is_ascii_digit())
         && raw[16..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if !ok {

@@ -126,7 +126,7 @@ async fn every_console_answer_carries_the_security_headers_and_pages_stay_light(
 }
 
 /// Signs in with the development button over HTTP; returns the `Set-Cookie` values of the answer.
-async fn dev_sign_in(app: &TestApp, host: Option<&str>) -> (StatusCode, Vec<String>) {
+pub async fn dev_sign_in(app: &TestApp, host: Option<&str>) -> (StatusCode, Vec<String>) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

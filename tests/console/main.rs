@@ -9,4 +9,5 @@ mod browser;
 mod catalog;
 mod http;
 mod scenarios;
+mod sessions;
 mod support;
