@@ -22,6 +22,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("product.html", include_str!("../../templates/console/product.html")),
 ];
 
+/// The template sources by name (for the vocabulary test).
+#[cfg(test)]
+pub fn sources() -> &'static [(&'static str, &'static str)] {
+    TEMPLATES
+}
+
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in TEMPLATES {
