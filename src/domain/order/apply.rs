@@ -69,7 +69,7 @@ impl Order {
             }
             Change::LegacySynced(synced) => {
                 let version = self.version;
-                *self = synced.order.clone();
+                *self = synced.order.with_cancelled_cod_settled();
                 self.version = version;
             }
             Change::Confirmed {} => moves.push(self.status.order.advance(OrderStatus::Confirmed)?),
