@@ -38,8 +38,12 @@ async fn collected(app: &TestApp, courier: &str, tracking: &str) -> Value {
     let shipment = o["shipments"][0]["id"].as_str().unwrap().to_owned();
     let o = app.step(&o, &format!("shipments/{shipment}/deliver"), None).await;
     let amount = o["totals"]["grand_total"]["amount_minor"].clone();
-    app.step(&o, "cod/collect", Some(json!({"amount_minor": amount, "courier_ref": "driver-7"})))
-        .await
+    app.step(
+        &o,
+        "cod/collect",
+        Some(json!({"amount_minor": amount, "courier_ref": "driver-7"})),
+    )
+    .await
 }
 
 fn number(o: &Value) -> String {
@@ -81,7 +85,12 @@ fn kwd(amount: i64) -> Value {
 }
 
 fn results(r: &Value) -> Vec<&str> {
-    r["lines"].as_array().unwrap().iter().map(|l| l["result"].as_str().unwrap()).collect()
+    r["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["result"].as_str().unwrap())
+        .collect()
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -110,7 +119,10 @@ async fn lines_are_matched_short_excess_unknown_and_duplicate(app: TestApp) {
     assert_eq!(response.status(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let r: Value = response.json().await.unwrap();
-    assert_eq!(results(&r), ["matched", "short", "excess", "unknown", "unknown", "duplicate"]);
+    assert_eq!(
+        results(&r),
+        ["matched", "short", "excess", "unknown", "unknown", "duplicate"]
+    );
     assert_eq!(r["lines"][1]["order_number"], json!(number(&b)));
     assert_eq!(r["lines"][1]["expected_minor"], 1235);
     assert_eq!(r["lines"][0]["tracking_number"], "AX-1");
@@ -121,7 +133,10 @@ async fn lines_are_matched_short_excess_unknown_and_duplicate(app: TestApp) {
         json!({"remitted": kwd(remitted), "expected": kwd(3 * 1235), "deductions": kwd(500),
                "net": kwd(remitted - 500), "difference": kwd(remitted - 3 * 1235)})
     );
-    assert_eq!(r["deductions"][1], json!({"kind": "return_fee", "amount_minor": 200, "order_number": number(&b)}));
+    assert_eq!(
+        r["deductions"][1],
+        json!({"kind": "return_fee", "amount_minor": 200, "order_number": number(&b)})
+    );
     assert_eq!(location, format!("/v1/cod/remittances/{}", r["id"].as_str().unwrap()));
     assert_eq!(get_ok(&app, &location).await, r);
 
@@ -141,7 +156,11 @@ async fn lines_are_matched_short_excess_unknown_and_duplicate(app: TestApp) {
 async fn the_same_remittance_posted_twice_is_one(app: TestApp) {
     app.stocked("OUD", 1235, "KWD", 10).await;
     let a = collected(&app, "Aramex", "AX-1").await;
-    let body = remittance("R-1", json!([{"order_number": number(&a), "amount_minor": 1235}]), json!([]));
+    let body = remittance(
+        "R-1",
+        json!([{"order_number": number(&a), "amount_minor": 1235}]),
+        json!([]),
+    );
     let first = post(&app, &finance(&app), &body).await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
@@ -167,7 +186,11 @@ async fn concurrent_posts_store_one_and_never_pay_an_order_twice(app: TestApp) {
     app.stocked("OUD", 1235, "KWD", 10).await;
     let a = collected(&app, "Aramex", "AX-1").await;
     let token = finance(&app);
-    let same = remittance("R-1", json!([{"order_number": number(&a), "amount_minor": 1235}]), json!([]));
+    let same = remittance(
+        "R-1",
+        json!([{"order_number": number(&a), "amount_minor": 1235}]),
+        json!([]),
+    );
     let answers = join_all((0..8).map(|_| post(&app, &token, &same))).await;
     let mut statuses = Vec::new();
     let mut ids = std::collections::BTreeSet::new();
@@ -183,7 +206,11 @@ async fn concurrent_posts_store_one_and_never_pay_an_order_twice(app: TestApp) {
     // Two different remittances claiming the same order at once: one pays it, the other finds it paid.
     let b = collected(&app, "Aramex", "AX-2").await;
     let claims = (0..6).map(|i| {
-        let body = remittance(&format!("C-{i}"), json!([{"order_number": number(&b), "amount_minor": 1235}]), json!([]));
+        let body = remittance(
+            &format!("C-{i}"),
+            json!([{"order_number": number(&b), "amount_minor": 1235}]),
+            json!([]),
+        );
         let (app, token) = (&app, &token);
         async move { post(app, token, &body).await.json::<Value>().await.unwrap() }
     });
@@ -193,7 +220,17 @@ async fn concurrent_posts_store_one_and_never_pay_an_order_twice(app: TestApp) {
         .map(|r| r["lines"][0]["result"].as_str().unwrap().to_owned())
         .collect();
     found.sort();
-    assert_eq!(found, ["duplicate", "duplicate", "duplicate", "duplicate", "duplicate", "matched"]);
+    assert_eq!(
+        found,
+        [
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "matched"
+        ]
+    );
 }
 
 async fn outstanding_cash_is_aged_by_days_since_collection(app: TestApp) {
@@ -204,7 +241,15 @@ async fn outstanding_cash_is_aged_by_days_since_collection(app: TestApp) {
     collected(&app, "DHL", "DH-1").await;
     let now = OffsetDateTime::now_utc();
     let at = |days: i64| rfc3339(now + time::Duration::days(days));
-    for (days, bucket) in [(0, "0-7"), (7, "0-7"), (8, "8-14"), (14, "8-14"), (15, "15-30"), (30, "15-30"), (31, "over_30")] {
+    for (days, bucket) in [
+        (0, "0-7"),
+        (7, "0-7"),
+        (8, "8-14"),
+        (14, "8-14"),
+        (15, "15-30"),
+        (30, "15-30"),
+        (31, "over_30"),
+    ] {
         let report = get_ok(&app, &format!("/v1/cod/outstanding?courier=Aramex&as_of={}", at(days))).await;
         let couriers = report["couriers"].as_array().unwrap();
         assert_eq!(couriers.len(), 1, "{report}");
@@ -220,9 +265,22 @@ async fn outstanding_cash_is_aged_by_days_since_collection(app: TestApp) {
         assert_eq!(orders[0]["amount"], kwd(1235));
     }
     // Before the collections there was nothing to remit; every courier by default.
-    let early = get_ok(&app, &format!("/v1/cod/outstanding?as_of={}", rfc3339(before - time::Duration::hours(1)))).await;
+    let early = get_ok(
+        &app,
+        &format!(
+            "/v1/cod/outstanding?as_of={}",
+            rfc3339(before - time::Duration::hours(1))
+        ),
+    )
+    .await;
     assert_eq!(early["couriers"], json!([]));
-    assert_eq!(get_ok(&app, "/v1/cod/outstanding").await["couriers"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        get_ok(&app, "/v1/cod/outstanding").await["couriers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // A short line leaves the shortfall outstanding; a full one clears the order.
     let body = remittance(
@@ -259,7 +317,11 @@ async fn refusal_rates_count_shipped_and_refused_cod_orders(app: TestApp) {
     );
     let one = get_ok(&app, "/v1/cod/returns?courier=SMSA").await;
     assert_eq!(one["couriers"].as_array().unwrap().len(), 1);
-    let window = format!("/v1/cod/returns?from={}&to={}", rfc3339(start - time::Duration::days(2)), rfc3339(start));
+    let window = format!(
+        "/v1/cod/returns?from={}&to={}",
+        rfc3339(start - time::Duration::days(2)),
+        rfc3339(start)
+    );
     assert_eq!(get_ok(&app, &window).await["couriers"], json!([]));
 }
 
@@ -271,7 +333,12 @@ async fn a_cancelled_cod_order_owes_no_cash(app: TestApp) {
         o["status"],
         json!({"order": "cancelled", "payment": "cod_cancelled", "fulfilment": "unfulfilled"})
     );
-    let events = app.state.store.order_events(uuid::Uuid::parse_str(o["id"].as_str().unwrap()).unwrap()).await.unwrap();
+    let events = app
+        .state
+        .store
+        .order_events(uuid::Uuid::parse_str(o["id"].as_str().unwrap()).unwrap())
+        .await
+        .unwrap();
     let replayed = orderly::domain::order::Order::replay(&events).unwrap();
     assert_eq!(replayed.status.payment.to_string(), "cod_cancelled");
     assert_eq!(get_ok(&app, "/v1/cod/outstanding").await["couriers"], json!([]));
@@ -285,12 +352,21 @@ async fn finance_scopes_are_required(app: TestApp) {
     assert!(problem["detail"].as_str().unwrap().contains("finance:write"));
     let reader = app.token("fin-2", "finance:read");
     assert_problem(post(&app, &reader, &body).await, 403, "insufficient_scope").await;
-    for path in ["/v1/cod/outstanding", "/v1/cod/returns", &format!("/v1/cod/remittances/{}", uuid::Uuid::now_v7())] {
+    for path in [
+        "/v1/cod/outstanding",
+        "/v1/cod/returns",
+        &format!("/v1/cod/remittances/{}", uuid::Uuid::now_v7()),
+    ] {
         assert_problem(get(&app, &staff, path).await, 403, "insufficient_scope").await;
     }
     let missing = get(&app, &reader, &format!("/v1/cod/remittances/{}", uuid::Uuid::now_v7())).await;
     assert_problem(missing, 404, "remittance_not_found").await;
-    assert_problem(get(&app, &reader, "/v1/cod/remittances/not-a-uuid").await, 404, "remittance_not_found").await;
+    assert_problem(
+        get(&app, &reader, "/v1/cod/remittances/not-a-uuid").await,
+        404,
+        "remittance_not_found",
+    )
+    .await;
 }
 
 async fn bad_remittances_are_refused_with_pointers(app: TestApp) {
@@ -302,25 +378,51 @@ async fn bad_remittances_are_refused_with_pointers(app: TestApp) {
                   {"order_number": "A", "amount_minor": 0}],
         "deductions": [{"kind": "tip", "amount_minor": -1}]});
     let problem = assert_problem(post(&app, &token, &bad).await, 422, "validation_failed").await;
-    let pointers: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let pointers: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
     assert_eq!(
         pointers,
-        ["/courier", "/remitted_at", "/currency", "/lines/0", "/lines/1", "/lines/2/amount_minor",
-         "/deductions/0/kind", "/deductions/0/amount_minor"]
+        [
+            "/courier",
+            "/remitted_at",
+            "/currency",
+            "/lines/0",
+            "/lines/1",
+            "/lines/2/amount_minor",
+            "/deductions/0/kind",
+            "/deductions/0/amount_minor"
+        ]
     );
     let empty = remittance("R", json!([]), json!([]));
     assert_problem(post(&app, &token, &empty).await, 422, "validation_failed").await;
     let huge = remittance("R", json!([{"order_number": "A", "amount_minor": i64::MAX}]), json!([]));
     assert_problem(post(&app, &token, &huge).await, 422, "validation_failed").await;
-    let mut aed = remittance("R", json!([{"order_number": number(&a), "amount_minor": 1235}]), json!([]));
+    let mut aed = remittance(
+        "R",
+        json!([{"order_number": number(&a), "amount_minor": 1235}]),
+        json!([]),
+    );
     aed["currency"] = json!("AED");
     let problem = assert_problem(post(&app, &token, &aed).await, 422, "validation_failed").await;
     assert_eq!(problem["errors"][0]["pointer"], "/lines/0");
     assert!(problem["errors"][0]["detail"].as_str().unwrap().contains("KWD"));
     let query = get(&app, &token, "/v1/cod/outstanding?as_of=soon").await;
-    assert_eq!(assert_problem(query, 422, "validation_failed").await["errors"][0]["pointer"], "/as_of");
+    assert_eq!(
+        assert_problem(query, 422, "validation_failed").await["errors"][0]["pointer"],
+        "/as_of"
+    );
     // Nothing refused was stored.
-    assert_eq!(get_ok(&app, "/v1/cod/outstanding").await["couriers"][0]["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        get_ok(&app, "/v1/cod/outstanding").await["couriers"][0]["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 on_both_backends!(

@@ -39,8 +39,11 @@ pub trait Settlement: Send + Sync {
     async fn get_remittance(&self, id: Uuid) -> Result<Option<Remittance>, StoreError>;
     /// COD orders collected at or before `as_of` (of `courier`, or every courier), each with what remittances dated
     /// at or before `as_of` paid over for it.
-    async fn cod_collected(&self, courier: Option<&str>, as_of: OffsetDateTime)
-    -> Result<Vec<CourierOrder>, StoreError>;
+    async fn cod_collected(
+        &self,
+        courier: Option<&str>,
+        as_of: OffsetDateTime,
+    ) -> Result<Vec<CourierOrder>, StoreError>;
     /// Every shipped COD order (of `courier`, or every courier): its courier, first shipment time and whether it
     /// was refused.
     async fn cod_shipped(&self, courier: Option<&str>) -> Result<Vec<ShippedCod>, StoreError>;

@@ -254,9 +254,7 @@ impl Order {
     /// `cod_pending`; migration 0008 moved such rows to `cod_cancelled`, and so does a replay.
     pub(crate) fn with_cancelled_cod_settled(&self) -> Order {
         let mut order = self.clone();
-        if order.status.order == OrderStatus::Cancelled
-            && order.status.payment == PaymentStatus::CodPending
-        {
+        if order.status.order == OrderStatus::Cancelled && order.status.payment == PaymentStatus::CodPending {
             order.status.payment = PaymentStatus::CodCancelled;
         }
         order

@@ -53,7 +53,11 @@ pub async fn post_remittance(State(state): State<AppState>, auth: Auth, body: Ra
     let input = wire::parse(body.json::<RemittanceRequest>()?.value)?;
     let fingerprint = wire::fingerprint(&input)?;
     let (courier, reference) = (input.courier.clone(), input.reference.clone());
-    match state.store.post_remittance(&PostRemittance { input, fingerprint }).await? {
+    match state
+        .store
+        .post_remittance(&PostRemittance { input, fingerprint })
+        .await?
+    {
         Posted::Created(r) => Ok(remittance_response(StatusCode::CREATED, r)),
         Posted::Replayed(r) => Ok(remittance_response(StatusCode::OK, r)),
         Posted::Conflict => Err(ApiError::RemittanceConflict { courier, reference }),

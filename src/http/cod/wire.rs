@@ -102,7 +102,12 @@ pub fn parse(r: RemittanceRequest) -> Result<RemittanceIn, ApiError> {
     let courier = e.text("/courier".into(), &r.courier);
     let reference = e.text("/reference".into(), &r.reference);
     let remitted_at = rfc3339("/remitted_at", &r.remitted_at)
-        .map_err(|_| e.push("/remitted_at".into(), "must be an RFC 3339 time such as 2026-12-01T10:00:00Z"))
+        .map_err(|_| {
+            e.push(
+                "/remitted_at".into(),
+                "must be an RFC 3339 time such as 2026-12-01T10:00:00Z",
+            )
+        })
         .ok();
     let currency = r
         .currency
@@ -119,9 +124,14 @@ pub fn parse(r: RemittanceRequest) -> Result<RemittanceIn, ApiError> {
     for (i, l) in r.lines.iter().enumerate() {
         let key = match (&l.order_number, &l.tracking_number) {
             (Some(n), None) => e.text(format!("/lines/{i}/order_number"), n).map(LineKey::OrderNumber),
-            (None, Some(t)) => e.text(format!("/lines/{i}/tracking_number"), t).map(LineKey::TrackingNumber),
+            (None, Some(t)) => e
+                .text(format!("/lines/{i}/tracking_number"), t)
+                .map(LineKey::TrackingNumber),
             _ => {
-                e.push(format!("/lines/{i}"), "name the order by order_number or by tracking_number, not both");
+                e.push(
+                    format!("/lines/{i}"),
+                    "name the order by order_number or by tracking_number, not both",
+                );
                 None
             }
         };

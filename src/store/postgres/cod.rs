@@ -62,12 +62,13 @@ struct PgRemittanceTx(Transaction<'static, Postgres>);
 #[async_trait]
 impl RemittanceTx for PgRemittanceTx {
     async fn find(&mut self, courier: &str, reference: &str) -> Result<Option<(String, String)>, StoreError> {
-        let row = sqlx::query("SELECT fingerprint, document FROM cod_remittances WHERE courier = $1 AND reference = $2")
-            .bind(courier)
-            .bind(reference)
-            .fetch_optional(&mut *self.0)
-            .await
-            .map_err(db_error)?;
+        let row =
+            sqlx::query("SELECT fingerprint, document FROM cod_remittances WHERE courier = $1 AND reference = $2")
+                .bind(courier)
+                .bind(reference)
+                .fetch_optional(&mut *self.0)
+                .await
+                .map_err(db_error)?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .transpose()
             .map_err(|e: sqlx::Error| StoreError::internal(e))
