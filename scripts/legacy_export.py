@@ -383,6 +383,8 @@ def expected_payment_status(letter, method, plan):
         return "cod_collected"
     if letter in "RX":
         return {"full": "refunded", "partial": "partially_refunded", "norefund": "cod_collected"}[plan]
+    if letter == "C":
+        return "cod_cancelled"  # a cancelled COD order owes no cash
     return "cod_pending"
 
 
@@ -1330,7 +1332,7 @@ def check_order(r, its, ps):
                       "P": "captured" if has_capt or not has_auth else "authorized",
                       "C": "refunded" if has_capt else "voided"}[letter]
     else:
-        pay_status = "cod_collected" if letter == "D" else "cod_pending"
+        pay_status = {"D": "cod_collected", "C": "cod_cancelled"}.get(letter, "cod_pending")
     phone = None if is_null(o["CUST_PHONE"]) else v_phone(o["CUST_PHONE"], country)
     addr = None if is_null(o["SHIP_ADDR"]) else nfc(o["SHIP_ADDR"])
     arr = [CHECKSUM_TAG, int(o["ORDER_ID"]), o["ORDER_NO"], store, int(o["CUST_ID"]), nfc(o["CUST_NAME"]), phone,

@@ -227,6 +227,7 @@ words! {
     "cod_pending" => "cash on delivery", "الدفع عند الاستلام";
     "cod_collected" => "cash collected", "تم تحصيل النقد";
     "cod_refused" => "refused", "مرفوض";
+    "cod_cancelled" => "cancelled, no cash due", "ملغى، لا نقد مستحق";
     "unfulfilled" => "unfulfilled", "غير منفَّذ";
     "partially_shipped" => "partially shipped", "مشحون جزئيًا";
     "shipped_status" => "shipped", "مشحون";

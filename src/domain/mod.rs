@@ -3,6 +3,7 @@
 
 pub mod allocation;
 pub mod catalog;
+pub mod cod;
 pub mod currency;
 pub mod events;
 pub mod legacy;

@@ -114,6 +114,7 @@ status_enum!(
         CodPending => "cod_pending",
         CodCollected => "cod_collected",
         CodRefused => "cod_refused",
+        CodCancelled => "cod_cancelled",
     ],
     [
         Pending -> Authorized,
@@ -127,6 +128,7 @@ status_enum!(
         PartiallyRefunded -> Refunded,
         CodPending -> CodCollected,
         CodPending -> CodRefused,
+        CodPending -> CodCancelled,
         CodCollected -> PartiallyRefunded,
         CodCollected -> Refunded,
     ]
@@ -201,6 +203,7 @@ mod tests {
             PaymentStatus::Failed,
             PaymentStatus::Voided,
             PaymentStatus::CodRefused,
+            PaymentStatus::CodCancelled,
         ] {
             assert!(PaymentStatus::ALL.iter().all(|&t| !s.can_move_to(t)), "{s}");
         }

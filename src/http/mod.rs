@@ -6,6 +6,7 @@ pub mod accounting;
 pub mod admin;
 pub mod audit;
 pub mod catalog;
+pub mod cod;
 pub mod commands;
 pub mod error;
 pub mod events;
@@ -109,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .merge(commands::router())
         .route("/v1/orders/{id}/events", axum::routing::get(events::events))
         .merge(catalog::router())
+        .merge(cod::router())
         .merge(audit::router())
         .merge(openapi::router())
         .merge(crate::console::router())

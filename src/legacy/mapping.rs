@@ -53,7 +53,7 @@ impl LegacyOrder {
                 let payment = match (card, self.has(PayKind::Capt)) {
                     (true, true) => after_refunds(P::Captured).max_refund(),
                     (true, false) => P::Voided,
-                    (false, _) => P::CodPending,
+                    (false, _) => P::CodCancelled,
                 };
                 (O::Cancelled, payment, F::Unfulfilled)
             }

@@ -13,12 +13,14 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::audit::{Actor, Audit, AuditPage, AuditQuery, AuditRecord, ChainCursor, ChainLink};
+use super::cod::{CourierOrder, PostRemittance, Posted, Settlement};
 use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState,
     ProductStock, RelayLease, Store, StoreError, UpdateOrder,
 };
 use crate::domain::catalog::Product;
+use crate::domain::cod::{Remittance, ShippedCod};
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
@@ -113,6 +115,13 @@ timed_port!(Audit {
     fn audit_log(&self, query: &AuditQuery) -> AuditPage;
     fn audit_chain(&self, after_seq: i64, limit: u32) -> Vec<AuditRecord>;
     fn event_chains(&self, after: Option<ChainCursor>, limit: u32) -> Vec<ChainLink>;
+});
+
+timed_port!(Settlement {
+    fn post_remittance(&self, post: &PostRemittance) -> Posted;
+    fn get_remittance(&self, id: Uuid) -> Option<Remittance>;
+    fn cod_collected(&self, courier: Option<&str>, as_of: OffsetDateTime) -> Vec<CourierOrder>;
+    fn cod_shipped(&self, courier: Option<&str>) -> Vec<ShippedCod>;
 });
 
 #[async_trait]

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod backfill;
+pub mod cod;
 mod commands;
 pub mod instrumented;
 mod port;
@@ -16,6 +17,7 @@ pub mod unpaid;
 
 pub use audit::{Actor, Audit};
 pub use backfill::{Backfill, MigrationStore};
+pub use cod::Settlement;
 pub use port::{Catalog, Health, Orders, Outbox, ProductStock, RelayLease, Store};
 
 use time::OffsetDateTime;

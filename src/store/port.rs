@@ -1,5 +1,5 @@
 //! The port, split by concern so each caller (and the timing decorator) deals with the part it uses: the catalog
-//! and its stock, orders, the outbox, health, and the audit trail (`audit`). `Store` is all five, for the one `Arc<dyn Store>` the service
+//! and its stock, orders, the outbox, health, the audit trail (`audit`) and COD settlement (`cod`). `Store` is all six, for the one `Arc<dyn Store>` the service
 //! shares.
 
 use async_trait::async_trait;
@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::audit::{Actor, Audit};
+use super::cod::Settlement;
 use super::unpaid::Expirable;
 use super::{Executed, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, PoolState, StoreError, UpdateOrder};
 use crate::domain::catalog::Product;
@@ -82,10 +83,10 @@ pub trait Health: Send + Sync {
     async fn schema_is_current(&self) -> Result<bool, StoreError>;
 }
 
-/// The whole port, implemented by every type that implements its five parts.
-pub trait Store: Catalog + Orders + Outbox + Health + Audit + 'static {}
+/// The whole port, implemented by every type that implements its six parts.
+pub trait Store: Catalog + Orders + Outbox + Health + Audit + Settlement + 'static {}
 
-impl<T: Catalog + Orders + Outbox + Health + Audit + 'static> Store for T {}
+impl<T: Catalog + Orders + Outbox + Health + Audit + Settlement + 'static> Store for T {}
 
 /// Held by the one replica whose relay publishes the outbox; dropping it hands the role on.
 #[async_trait]

@@ -69,12 +69,16 @@ impl Order {
             }
             Change::LegacySynced(synced) => {
                 let version = self.version;
-                *self = synced.order.clone();
+                *self = synced.order.with_cancelled_cod_settled();
                 self.version = version;
             }
             Change::Confirmed {} => moves.push(self.status.order.advance(OrderStatus::Confirmed)?),
             Change::Cancelled { .. } | Change::Expired {} => {
-                moves.push(self.status.order.advance(OrderStatus::Cancelled)?)
+                moves.push(self.status.order.advance(OrderStatus::Cancelled)?);
+                // A cancelled COD order owes no cash: a cash report must not count it as money to come.
+                if self.status.payment == PaymentStatus::CodPending {
+                    moves.push(self.status.payment.advance(PaymentStatus::CodCancelled)?);
+                }
             }
             Change::Completed {} => moves.push(self.status.order.advance(OrderStatus::Completed)?),
             Change::PaymentAuthorized {

@@ -237,7 +237,7 @@ impl Order {
             .ok_or_else(|| OrderError::Corrupt("no events".into()))?;
         let mut order = match &first.change {
             Change::Placed(placed) => (**placed).clone(),
-            Change::Imported(imported) => imported.order.clone(),
+            Change::Imported(imported) => imported.order.with_cancelled_cod_settled(),
             _ => {
                 return Err(OrderError::Corrupt(
                     "the first event is neither order.placed nor order.imported".into(),
@@ -248,6 +248,16 @@ impl Order {
             order.apply(event)?;
         }
         Ok(order)
+    }
+
+    /// A snapshot taken before `cod_cancelled` existed (a legacy import or sync) may hold a cancelled COD order at
+    /// `cod_pending`; migration 0008 moved such rows to `cod_cancelled`, and so does a replay.
+    pub(crate) fn with_cancelled_cod_settled(&self) -> Order {
+        let mut order = self.clone();
+        if order.status.order == OrderStatus::Cancelled && order.status.payment == PaymentStatus::CodPending {
+            order.status.payment = PaymentStatus::CodCancelled;
+        }
+        order
     }
 
     pub fn belongs_to(&self, customer: &CustomerId) -> bool {

@@ -335,3 +335,37 @@ fn partial_refunds_after_a_partial_return_never_exceed_what_was_captured() {
     assert_eq!(o.status.payment, PaymentStatus::Refunded);
     assert_eq!(Order::replay(&log).unwrap(), o);
 }
+
+#[test]
+fn a_snapshot_of_a_cancelled_cod_order_replays_to_cod_cancelled() {
+    use crate::domain::status::{OrderStatus, PaymentStatus};
+    let (mut order, _) = placed(PaymentMethod::Cod, &[("A", 1)]);
+    order.status.order = OrderStatus::Cancelled;
+    order.status.payment = PaymentStatus::CodPending;
+    assert_eq!(
+        order.with_cancelled_cod_settled().status.payment,
+        PaymentStatus::CodCancelled
+    );
+    order.status.order = OrderStatus::Open;
+    assert_eq!(
+        order.with_cancelled_cod_settled().status.payment,
+        PaymentStatus::CodPending
+    );
+}
+
+#[test]
+fn cancelling_a_cod_order_leaves_no_cash_due() {
+    use crate::domain::status::PaymentStatus;
+    let (mut o, _) = placed(PaymentMethod::Cod, &[("A", 1)]);
+    let change = o
+        .execute(Command::Cancel { reason: None }, "ops", OffsetDateTime::now_utc())
+        .unwrap();
+    assert_eq!(o.status.payment, PaymentStatus::CodCancelled);
+    assert_eq!(types(&change.events), ["order.cancelled"]);
+    assert!(
+        change
+            .transitions
+            .iter()
+            .any(|t| t.from == "cod_pending" && t.to == "cod_cancelled")
+    );
+}

@@ -52,6 +52,7 @@ codes! {
     ReturnNotFound = "return_not_found", NOT_FOUND, "Not found";
     ProductNotFound = "product_not_found", NOT_FOUND, "Not found";
     StockNotFound = "stock_not_found", NOT_FOUND, "Not found";
+    RemittanceNotFound = "remittance_not_found", NOT_FOUND, "Not found";
     RouteNotFound = "route_not_found", NOT_FOUND, "Not found";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed";
     RequestInProgress = "request_in_progress", CONFLICT, "Request in progress";
@@ -60,6 +61,7 @@ codes! {
     InvalidTransition = "invalid_transition", CONFLICT, "Invalid transition";
     TooManyOpenOrders = "too_many_open_orders", CONFLICT, "Too many open orders";
     PaymentRequired = "payment_required", CONFLICT, "Payment required";
+    RemittanceConflict = "remittance_conflict", CONFLICT, "Remittance conflict";
     VersionConflict = "version_conflict", PRECONDITION_FAILED, "Version conflict";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE, "Payload too large";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported media type";

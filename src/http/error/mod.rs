@@ -89,6 +89,7 @@ pub enum Missing {
     Return,
     Product,
     Stock,
+    Remittance,
     Route,
 }
 
@@ -138,6 +139,11 @@ pub enum ApiError {
     },
     InvalidTransition(InvalidTransition),
     PaymentRequired,
+    /// A remittance with this `(courier, reference)` is stored with another body.
+    RemittanceConflict {
+        courier: String,
+        reference: String,
+    },
     AmountInvalid(String),
     RefundExceedsCaptured {
         requested: i64,
@@ -185,6 +191,7 @@ impl ApiError {
             ApiError::NotFound(Missing::Return) => Code::ReturnNotFound,
             ApiError::NotFound(Missing::Product) => Code::ProductNotFound,
             ApiError::NotFound(Missing::Stock) => Code::StockNotFound,
+            ApiError::NotFound(Missing::Remittance) => Code::RemittanceNotFound,
             ApiError::NotFound(Missing::Route) => Code::RouteNotFound,
             ApiError::MethodNotAllowed => Code::MethodNotAllowed,
             ApiError::IdempotencyKeyMissing => Code::IdempotencyKeyMissing,
@@ -204,6 +211,7 @@ impl ApiError {
             ApiError::StockOverflow { .. } => Code::StockOverflow,
             ApiError::InvalidTransition(_) => Code::InvalidTransition,
             ApiError::PaymentRequired => Code::PaymentRequired,
+            ApiError::RemittanceConflict { .. } => Code::RemittanceConflict,
             ApiError::AmountInvalid(_) => Code::AmountInvalid,
             ApiError::RefundExceedsCaptured { .. } => Code::RefundExceedsCaptured,
             ApiError::TooManyOpenOrders { .. } => Code::TooManyOpenOrders,
@@ -277,6 +285,7 @@ impl ApiError {
                 Missing::Return => "no such return on this order",
                 Missing::Product => "the product does not exist",
                 Missing::Stock => "stock for this SKU does not exist",
+                Missing::Remittance => "no such remittance",
                 Missing::Route => "no such endpoint; see /openapi.json",
             }
             .into(),
@@ -315,6 +324,10 @@ impl ApiError {
                 format!("the {} status is `{}` and cannot move to `{}`", t.kind, t.from, t.to)
             }
             ApiError::PaymentRequired => "a card order ships only while its payment is authorised or captured".into(),
+            ApiError::RemittanceConflict { courier, reference } => format!(
+                "courier {courier}'s remittance {reference} is already stored with a different body; a correction \
+                 is a new remittance with its own reference"
+            ),
             ApiError::AmountInvalid(detail) => detail.clone(),
             ApiError::RefundExceedsCaptured { requested, refundable } => {
                 format!("a refund of {requested} exceeds the {refundable} still refundable")

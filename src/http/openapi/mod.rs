@@ -40,13 +40,18 @@ pub use operations::{Operation, operations};
         super::catalog::put_stock,
         super::catalog::get_stock,
         super::audit::audit_log,
+        super::cod::post_remittance,
+        super::cod::get_remittance,
+        super::cod::outstanding,
+        super::cod::returns,
     ),
     components(schemas(super::error::Problem, super::wire::OrderView)),
     tags(
         (name = "orders", description = "Place, read and list orders"),
         (name = "lifecycle", description = "Payments, cash on delivery, shipments, returns and refunds"),
         (name = "catalog", description = "Products and stock"),
-        (name = "audit", description = "Who changed the catalog and stock, hash-chained")
+        (name = "audit", description = "Who changed the catalog and stock, hash-chained"),
+        (name = "cod", description = "Cash on delivery settlement with couriers, for finance")
     )
 )]
 struct Handlers;
@@ -187,6 +192,8 @@ fn constrain_parameters(doc: &mut Value) {
         "entity": {"type": "string", "pattern": super::audit::ENTITY_PATTERN},
         "from": {"type": "string", "format": "date-time"},
         "to": {"type": "string", "format": "date-time"},
+        "as_of": {"type": "string", "format": "date-time"},
+        "courier": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": super::wire::schema::TEXT_PATTERN},
     });
     // Parameters whose constraints differ by path: the audit log's cursor is a row number.
     let audit_cursor = json!({"type": "string", "pattern": super::audit::CURSOR_PATTERN});
@@ -248,6 +255,20 @@ fn success_response(op: &Operation, existing: Option<&Value>) -> Value {
     response
 }
 
+/// A remittance line names its order by `order_number` or by `tracking_number`, exactly one of them.
+fn cod_schemas(schemas: &mut Map<String, Value>) {
+    if let Some(line) = schemas.get_mut("RemittanceLineRequest") {
+        line["oneOf"] = json!([
+            {"required": ["order_number"], "properties": {"order_number": {"type": "string"}}, "not": {"required": ["tracking_number"]}},
+            {"required": ["tracking_number"], "properties": {"tracking_number": {"type": "string"}}, "not": {"required": ["order_number"]}},
+        ]);
+        for key in ["order_number", "tracking_number"] {
+            line["properties"][key] = json!({"type": "string", "minLength": 1, "maxLength": 100,
+                "pattern": super::wire::schema::TEXT_PATTERN});
+        }
+    }
+}
+
 /// The document as a JSON value.
 pub fn document_value() -> Value {
     let mut doc = serde_json::to_value(Handlers::openapi()).unwrap_or(Value::Null);
@@ -279,8 +300,11 @@ pub fn document_value() -> Value {
             schema["additionalProperties"] = json!(false);
         }
     }
+    cod_schemas(&mut schemas);
     doc["components"]["schemas"] = Value::Object(schemas);
     constrain_parameters(&mut doc);
+    doc["paths"]["/v1/cod/remittances"]["post"]["responses"]["201"]["headers"] = json!({
+        "Location": {"description": "The remittance", "schema": {"type": "string"}}});
     for method in ["get", "put"] {
         for path in ["/v1/products/{sku}", "/v1/stock/{sku}"] {
             let success = &mut doc["paths"][path][method]["responses"];

@@ -187,6 +187,7 @@ pub fn operations() -> Vec<Operation> {
             command: None,
         },
     ];
+    ops.extend(cod_operations());
     ops.extend(COMMANDS.iter().map(|e| Operation {
         method: "post",
         path: e.spec.path,
@@ -199,4 +200,40 @@ pub fn operations() -> Vec<Operation> {
         command: Some(*e),
     }));
     ops
+}
+
+/// COD settlement (`http::cod`), for finance.
+fn cod_operations() -> Vec<Operation> {
+    use crate::http::cod::{FINANCE_READ, FINANCE_WRITE};
+    let read = |path, operation_id, problems: Vec<Code>| Operation {
+        method: "get",
+        path,
+        operation_id,
+        scopes: &[FINANCE_READ],
+        success: vec![StatusCode::OK],
+        problems: authenticated(problems, &[]),
+        idempotent: false,
+        if_match: false,
+        command: None,
+    };
+    vec![
+        Operation {
+            method: "post",
+            path: "/v1/cod/remittances",
+            operation_id: "post_remittance",
+            scopes: &[FINANCE_WRITE],
+            success: vec![StatusCode::CREATED, StatusCode::OK],
+            problems: authenticated(BODY.to_vec(), &[Code::RemittanceConflict]),
+            idempotent: false,
+            if_match: false,
+            command: None,
+        },
+        read(
+            "/v1/cod/remittances/{id}",
+            "get_remittance",
+            vec![Code::RemittanceNotFound],
+        ),
+        read("/v1/cod/outstanding", "cod_outstanding", vec![Code::ValidationFailed]),
+        read("/v1/cod/returns", "cod_returns", vec![Code::ValidationFailed]),
+    ]
 }

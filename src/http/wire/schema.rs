@@ -174,3 +174,16 @@ pub mod integral {
         }
     }
 }
+
+/// A remittance line's or deduction's amount (`domain::cod::MAX_AMOUNT_MINOR`).
+pub fn cod_amount() -> Object {
+    integer(1.0, crate::domain::cod::MAX_AMOUNT_MINOR as f64, false)
+}
+
+pub fn optional_text_100() -> Object {
+    text_of(100, true)
+}
+
+pub fn deduction_kind() -> Object {
+    string(false).enum_values(Some(["fee", "return_fee", "other"])).build()
+}

@@ -4,6 +4,7 @@
 
 mod audit;
 mod backfill;
+mod cod;
 mod copy;
 mod create;
 mod pg_rows;

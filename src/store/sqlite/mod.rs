@@ -7,6 +7,7 @@
 
 mod audit;
 mod backfill;
+mod cod;
 mod search;
 mod sqlite_rows;
 mod unpaid;
