@@ -9,9 +9,10 @@ use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::PostgresStore;
+use super::catalog::upsert_product;
 use super::copy::{CopyRows, copy_in};
 use super::pg_rows::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, load_products, orders_of};
-use super::{PostgresStore, upsert_product};
 use crate::audit::chain::{self, GENESIS};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;

@@ -6,9 +6,10 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::SqliteStore;
+use super::catalog::upsert_product;
 use super::sqlite_rows::{ORDER_COLUMNS, load_products, micros, order_row, stock_level, uuid_of};
 use super::uow::{append_event, insert_order, replace_order};
-use super::{SqliteStore, upsert_product};
 use crate::domain::catalog::Product;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
