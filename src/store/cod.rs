@@ -92,6 +92,22 @@ pub(crate) fn stored(document: &str) -> Result<Remittance, StoreError> {
 }
 
 /// The courier and tracking numbers of an order's `progress` document.
+/// A shipped COD order as the refusal rates count it, from its stored progress document and payment status: its
+/// first shipment names the courier (none: not counted).
+pub(crate) fn shipped_cod(
+    progress: &str,
+    payment_status: &str,
+) -> Result<Option<crate::domain::cod::ShippedCod>, StoreError> {
+    Ok(shipments_of(progress)?
+        .into_iter()
+        .next()
+        .map(|(courier, _, shipped_at)| crate::domain::cod::ShippedCod {
+            courier,
+            shipped_at,
+            refused: payment_status == "cod_refused",
+        }))
+}
+
 pub(crate) fn shipments_of(progress: &str) -> Result<Vec<(String, String, OffsetDateTime)>, StoreError> {
     let p: crate::domain::order::Progress = serde_json::from_str(progress).map_err(StoreError::internal)?;
     Ok(p.shipments

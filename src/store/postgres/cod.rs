@@ -166,13 +166,7 @@ impl Settlement for PostgresStore {
         for r in &rows {
             let progress: String = r.try_get("progress").map_err(StoreError::internal)?;
             let status: String = r.try_get("payment_status").map_err(StoreError::internal)?;
-            if let Some((courier, _, shipped_at)) = cod::shipments_of(&progress)?.into_iter().next() {
-                out.push(ShippedCod {
-                    courier,
-                    shipped_at,
-                    refused: status == "cod_refused",
-                });
-            }
+            out.extend(cod::shipped_cod(&progress, &status)?);
         }
         Ok(out)
     }
