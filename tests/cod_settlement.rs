@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{TestApp, assert_problem, order_body};
+use common::cod::{collected, number, place_cod, shipped};
+use common::{TestApp, assert_problem};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -14,40 +15,6 @@ use time::format_description::well_known::Rfc3339;
 
 fn finance(app: &TestApp) -> String {
     app.token("fin-1", "finance:read finance:write")
-}
-
-async fn place_cod(app: &TestApp, quantity: i64) -> Value {
-    let mut body = order_body("KWD", "KW", &[("OUD", quantity)]);
-    body["payment_method"] = json!("cod");
-    let response = app
-        .create_order(&app.staff(), &uuid::Uuid::new_v4().to_string(), &body)
-        .await;
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
-
-async fn shipped(app: &TestApp, courier: &str, tracking: &str) -> Value {
-    let o = place_cod(app, 1).await;
-    let ship = json!({"lines": [{"sku": "OUD", "quantity": 1}], "carrier": courier, "tracking_number": tracking});
-    app.step(&o, "shipments", Some(ship)).await
-}
-
-/// A COD order of `courier`, shipped as `tracking`, delivered and its 1.235 KWD collected.
-async fn collected(app: &TestApp, courier: &str, tracking: &str) -> Value {
-    let o = shipped(app, courier, tracking).await;
-    let shipment = o["shipments"][0]["id"].as_str().unwrap().to_owned();
-    let o = app.step(&o, &format!("shipments/{shipment}/deliver"), None).await;
-    let amount = o["totals"]["grand_total"]["amount_minor"].clone();
-    app.step(
-        &o,
-        "cod/collect",
-        Some(json!({"amount_minor": amount, "courier_ref": "driver-7"})),
-    )
-    .await
-}
-
-fn number(o: &Value) -> String {
-    o["number"].as_str().unwrap().to_owned()
 }
 
 async fn post(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {

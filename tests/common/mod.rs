@@ -2,6 +2,7 @@
 //! cluster named by ORDERLY_TEST_DATABASE_URL), an in-process app on free ports, and request helpers.
 #![allow(dead_code)]
 
+pub mod cod;
 pub mod legacy;
 
 use std::sync::Arc;
