@@ -134,6 +134,9 @@ pub struct Config {
     /// Key of the HMAC that binds the operations console's CSRF tokens to a session. Unset: derived from
     /// `jwt_secret`, or random per process without one (then every replica needs the same key set here).
     pub console_session_key: Option<SecretString>,
+    /// The seller on tax invoices: legal name and VAT registration number (required in production).
+    pub seller_name: Option<String>,
+    pub seller_vat_number: Option<String>,
 }
 
 impl Default for Config {
@@ -199,6 +202,8 @@ impl Default for Config {
             unpaid_order_ttl_secs: 1800,
             expiry_sweep_interval_ms: 30_000,
             console_session_key: None,
+            seller_name: None,
+            seller_vat_number: None,
         }
     }
 }
@@ -278,6 +283,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.store_code()?;
         self.pricing_policy()?;
+        self.seller()?;
         if self.max_lines == 0 || self.max_quantity == 0 || self.max_body_bytes < 1024 {
             return Err(invalid(
                 "max_lines and max_quantity must be positive, max_body_bytes at least 1024",
@@ -353,6 +359,7 @@ mod abuse;
 mod keys;
 mod listener;
 mod names;
+mod seller;
 
 pub use names::redact_url;
 use names::{DefaultsOnly, FIELDS};
