@@ -134,8 +134,11 @@ pub struct Config {
     /// Key of the HMAC that binds the operations console's CSRF tokens to a session. Unset: derived from
     /// `jwt_secret`, or random per process without one (then every replica needs the same key set here).
     pub console_session_key: Option<SecretString>,
-    /// The seller on tax invoices: legal name and VAT registration number (required in production).
+    /// The seller on tax invoices: legal name and VAT registration number (required in production). Read as text
+    /// even when it looks like a number (a VAT number is digits; see `seller::exact_from_env`).
+    #[serde(deserialize_with = "seller::text")]
     pub seller_name: Option<String>,
+    #[serde(deserialize_with = "seller::text")]
     pub seller_vat_number: Option<String>,
 }
 
@@ -276,6 +279,7 @@ impl Config {
         config.jwt_jwks_url = config.jwt_jwks_url.filter(|u| !u.trim().is_empty());
         config.jwt_jwks_file = config.jwt_jwks_file.filter(|p| !p.as_os_str().is_empty());
         config.jwt_key_id = config.jwt_key_id.filter(|k| !k.is_empty());
+        seller::exact_from_env(&mut config);
         config.validate()?;
         Ok(config)
     }

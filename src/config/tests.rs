@@ -210,3 +210,13 @@ fn every_setting_is_both_read_from_the_environment_and_shown() {
     assert_eq!(shown, read);
     assert!(read.contains("rate_limit_customer_per_sec") && read.contains("unpaid_order_ttl_secs"));
 }
+
+#[test]
+fn a_vat_number_of_digits_is_read_as_text() {
+    let figment = figment::Figment::from(Serialized::defaults(DefaultsOnly::default()))
+        .merge(Serialized::default("seller_vat_number", 300000000000003u64))
+        .merge(Serialized::default("seller_name", 7));
+    let config: Config = figment.extract().unwrap();
+    assert_eq!(config.seller_vat_number.as_deref(), Some("300000000000003"));
+    assert_eq!(config.seller_name.as_deref(), Some("7"));
+}
