@@ -135,9 +135,10 @@ print(next(d["metadata"].get("namespace", "default") for d in yaml.safe_load_all
   ORDERLY_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   export ORDERLY_JWT_SECRET
   log "migrating with v1 (the migration Job before the rollout)"
-  # The image runs in production, whose configuration needs a strong key even to migrate.
+  # The image runs in production, whose configuration needs a strong key and the seller (common.env) even to
+  # migrate.
   docker run --rm --network host -e ORDERLY_DATABASE_URL="postgres://orderly@127.0.0.1:$PG_PORT/orderly" \
-    -e ORDERLY_JWT_SECRET "${REF[v1]}" migrate >"$WORK/logs/migrate.log" 2>&1
+    --env-file "$WORK/common.env" -e ORDERLY_JWT_SECRET "${REF[v1]}" migrate >"$WORK/logs/migrate.log" 2>&1
   # v3-bad may read (so /readyz and every read pass) but not write: order placements fail with 500.
   # REH_BAD_GRANTS=none leaves it the migration table only, so all its data requests fail.
   local grant='GRANT SELECT ON ALL TABLES IN SCHEMA public TO orderly_v3'

@@ -115,6 +115,7 @@ async fn expire(store: &dyn Store, order: Expirable, placed_before: OffsetDateTi
             order_id: order.id,
             expected_version: order.version,
             owner: None,
+            seller: None,
             apply: &apply,
             render: &render,
             refuse: &|e| StoredResponse {

@@ -98,6 +98,7 @@ impl Application {
             principals: crate::telemetry::principal::PrincipalHasher::from_config(config),
             rate_limits: http::ratelimit::RateLimits::new(config.rate_limits()),
             console: Arc::new(crate::console::Settings::from_config(config)),
+            seller: config.seller()?,
         });
         let api = TcpListener::bind(config.listen)
             .await

@@ -32,6 +32,13 @@ use serde_json::{Value, json};
 static SECRET: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hex::encode(rand::random::<[u8; 32]>()));
 /// For the containers that rely on the generated development key.
 const DEVELOPMENT: [&str; 2] = ["-e", "ORDERLY_ENV=development"];
+/// The seller on tax invoices, which production requires and the image does not bake in (docs/invoices.md).
+const SELLER: [&str; 4] = [
+    "-e",
+    "ORDERLY_SELLER_NAME=Container Test Store",
+    "-e",
+    "ORDERLY_SELLER_VAT_NUMBER=300000000000003",
+];
 const STAFF: &str = "orders:read orders:write catalog:write stock:write";
 /// The security flags of the issue: read-only root, no capabilities, no privilege gain.
 const LOCKED_DOWN: [&str; 5] = [
@@ -247,6 +254,7 @@ async fn the_container_uses_the_postgresql_given_by_configuration() {
             &["-e", "ORDERLY_MIGRATE_ON_START=true"],
             &["-e", &format!("ORDERLY_DATABASE_URL={url}")],
             &["-e", &format!("ORDERLY_JWT_SECRET={}", *SECRET)],
+            &SELLER,
             &["-e", &format!("ORDERLY_LISTEN={api}")],
             &["-e", &format!("ORDERLY_ADMIN_LISTEN={admin}")],
         ]
@@ -289,6 +297,7 @@ fn docker_stop_lets_in_flight_requests_finish_and_exits_zero() {
             &LOCKED_DOWN[..],
             &["-p", "127.0.0.1::8080", "-p", "127.0.0.1::9090"],
             &["-e", &format!("ORDERLY_JWT_SECRET={}", *SECRET)],
+            &SELLER,
         ]
         .concat(),
         &[],
@@ -401,6 +410,7 @@ async fn two_replicas_share_orders_and_idempotency_keys_through_postgresql() {
         .iter()
         .copied()
         .chain(shared.iter().map(String::as_str))
+        .chain(SELLER)
         .collect();
 
     // The migration job first, as in compose.yaml and Kubernetes; production replicas do not migrate on start.

@@ -210,6 +210,8 @@ fn production_refuses_to_start_with_the_development_key() {
         .current_dir(dir.path())
         .env_clear()
         .env("ORDERLY_ENV", "production")
+        .env("ORDERLY_SELLER_NAME", "Process Test Store")
+        .env("ORDERLY_SELLER_VAT_NUMBER", "300000000000003")
         .env("ORDERLY_LISTEN", "127.0.0.1:0")
         .env("ORDERLY_ADMIN_LISTEN", "127.0.0.1:0")
         .output()
@@ -217,6 +219,25 @@ fn production_refuses_to_start_with_the_development_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ORDERLY_JWT_SECRET"));
     assert!(!dir.path().join("orderly-dev.key").exists());
+}
+
+#[test]
+fn production_refuses_to_start_without_the_seller_of_its_invoices() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("ORDERLY_ENV", "production")
+        .env(
+            "ORDERLY_JWT_SECRET",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        )
+        .env("ORDERLY_LISTEN", "127.0.0.1:0")
+        .env("ORDERLY_ADMIN_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ORDERLY_SELLER_NAME"));
 }
 
 #[test]

@@ -116,6 +116,7 @@ async fn cancel(
             order_id: order.id,
             expected_version: version,
             owner,
+            seller: None,
             apply: &apply,
             render: &render,
             refuse: &refuse,

@@ -12,6 +12,7 @@ use orderly::domain::Money;
 use orderly::domain::catalog::Product;
 use orderly::domain::currency::Currency;
 use orderly::domain::events::SkuQuantity;
+use orderly::domain::invoice::Seller;
 use orderly::domain::order::{Command, NewOrder, Order, PaymentMethod, ShipTo};
 use orderly::domain::pricing::PricingPolicy;
 use orderly::domain::status::OrderStatus;
@@ -210,6 +211,10 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                 order_id: id,
                 expected_version: current.version,
                 owner: None,
+                seller: Some(&Seller {
+                    name: "Property Store".into(),
+                    vat_number: "300000000000003".into(),
+                }),
                 apply: &apply,
                 render: &render,
                 refuse: &|e| StoredResponse {

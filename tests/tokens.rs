@@ -300,6 +300,8 @@ fn the_binary_in_production_refuses_a_weak_secret_and_says_why() {
             .current_dir(dir.path())
             .env_clear()
             .env("ORDERLY_ENV", "production")
+            .env("ORDERLY_SELLER_NAME", "Tokens Test Store")
+            .env("ORDERLY_SELLER_VAT_NUMBER", "300000000000003")
             .env("ORDERLY_JWT_SECRET", secret)
             .output()
             .unwrap();

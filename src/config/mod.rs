@@ -134,6 +134,12 @@ pub struct Config {
     /// Key of the HMAC that binds the operations console's CSRF tokens to a session. Unset: derived from
     /// `jwt_secret`, or random per process without one (then every replica needs the same key set here).
     pub console_session_key: Option<SecretString>,
+    /// The seller on tax invoices: legal name and VAT registration number (required in production). Read as text
+    /// even when it looks like a number (a VAT number is digits; see `seller::exact_from_env`).
+    #[serde(deserialize_with = "seller::text")]
+    pub seller_name: Option<String>,
+    #[serde(deserialize_with = "seller::text")]
+    pub seller_vat_number: Option<String>,
 }
 
 impl Default for Config {
@@ -199,6 +205,8 @@ impl Default for Config {
             unpaid_order_ttl_secs: 1800,
             expiry_sweep_interval_ms: 30_000,
             console_session_key: None,
+            seller_name: None,
+            seller_vat_number: None,
         }
     }
 }
@@ -271,6 +279,7 @@ impl Config {
         config.jwt_jwks_url = config.jwt_jwks_url.filter(|u| !u.trim().is_empty());
         config.jwt_jwks_file = config.jwt_jwks_file.filter(|p| !p.as_os_str().is_empty());
         config.jwt_key_id = config.jwt_key_id.filter(|k| !k.is_empty());
+        seller::exact_from_env(&mut config);
         config.validate()?;
         Ok(config)
     }
@@ -290,7 +299,9 @@ impl Config {
                  which a transaction pooler cannot keep; run `orderly migrate` against PostgreSQL itself",
             ));
         }
-        keys::validate(self)
+        keys::validate(self)?;
+        // After the keys: a production start without either names the key first, as it always has.
+        self.seller().map(|_| ())
     }
 
     pub fn store_code(&self) -> Result<StoreCode, ConfigError> {
@@ -353,6 +364,7 @@ mod abuse;
 mod keys;
 mod listener;
 mod names;
+mod seller;
 
 pub use names::redact_url;
 use names::{DefaultsOnly, FIELDS};

@@ -71,6 +71,8 @@ impl Config {
             "unpaid_order_ttl_secs": self.unpaid_order_ttl_secs,
             "expiry_sweep_interval_ms": self.expiry_sweep_interval_ms,
             "console_session_key": secret(&self.console_session_key),
+            "seller_name": self.seller_name,
+            "seller_vat_number": self.seller_vat_number,
         })
     }
 }
@@ -137,6 +139,8 @@ pub(super) const FIELDS: &[&str] = &[
     "unpaid_order_ttl_secs",
     "expiry_sweep_interval_ms",
     "console_session_key",
+    "seller_name",
+    "seller_vat_number",
 ];
 
 /// Figment needs serializable defaults; secrets have none, so this mirror leaves them out.

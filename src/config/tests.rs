@@ -21,12 +21,59 @@ fn database_passwords_never_print() {
     assert!(!shown.contains(&"s".repeat(40)));
 }
 
+/// A production configuration with the seller of its invoices set.
+fn production() -> Config {
+    Config {
+        env: Environment::Production,
+        seller_name: Some("Gulf Trading Co.".into()),
+        seller_vat_number: Some("310122393500003".into()),
+        ..Config::default()
+    }
+}
+
+#[test]
+fn production_refuses_to_start_without_the_seller_and_development_has_defaults() {
+    let key = Some(SecretString::from(
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    ));
+    let good = Config {
+        jwt_secret: key.clone(),
+        ..production()
+    };
+    assert!(good.validate().is_ok());
+    assert_eq!(good.seller().unwrap().name, "Gulf Trading Co.");
+    for (name, vat) in [
+        (None, Some("310122393500003")),
+        (Some("Gulf Trading Co."), None),
+        (Some("  "), Some("1")),
+    ] {
+        let missing = Config {
+            seller_name: name.map(Into::into),
+            seller_vat_number: vat.map(Into::into),
+            ..good.clone()
+        };
+        let refused = missing.validate().unwrap_err().to_string();
+        assert!(refused.contains("required in production"), "{refused}");
+    }
+    let development = Config::default().seller().unwrap();
+    assert_eq!(development.name, "Orderly Development Store");
+    assert_eq!(development.vat_number, "300000000000003");
+    // A ZATCA QR record holds at most 255 bytes: 128 Arabic letters are 256.
+    let long = Config {
+        seller_name: Some("ع".repeat(128)),
+        ..good.clone()
+    };
+    assert!(long.validate().unwrap_err().to_string().contains("at most 255"));
+    let fits = Config {
+        seller_name: Some("ع".repeat(127)),
+        ..good
+    };
+    assert!(fits.validate().is_ok());
+}
+
 #[test]
 fn production_refuses_to_start_without_a_real_key() {
-    let config = Config {
-        env: Environment::Production,
-        ..Config::default()
-    };
+    let config = production();
     assert!(config.validate().is_err());
     let short = Config {
         jwt_secret: Some(SecretString::from("short")),
@@ -44,10 +91,9 @@ fn production_refuses_to_start_without_a_real_key() {
 
 fn production_with_secret(secret: &str, dev_key_file: PathBuf) -> Config {
     Config {
-        env: Environment::Production,
         jwt_secret: Some(SecretString::from(secret)),
         dev_key_file,
-        ..Config::default()
+        ..production()
     }
 }
 
@@ -114,9 +160,8 @@ fn random_secrets_pass_the_strength_rules() {
 #[test]
 fn production_accepts_a_jwks_instead_of_a_secret_and_wants_it_over_https() {
     let jwks = Config {
-        env: Environment::Production,
         jwt_jwks_url: Some("https://idp.example.com/.well-known/jwks.json".into()),
-        ..Config::default()
+        ..production()
     };
     assert!(jwks.validate().is_ok());
     let plain = Config {
@@ -164,4 +209,14 @@ fn every_setting_is_both_read_from_the_environment_and_shown() {
     let read: std::collections::BTreeSet<&str> = FIELDS.iter().copied().collect();
     assert_eq!(shown, read);
     assert!(read.contains("rate_limit_customer_per_sec") && read.contains("unpaid_order_ttl_secs"));
+}
+
+#[test]
+fn a_vat_number_of_digits_is_read_as_text() {
+    let figment = figment::Figment::from(Serialized::defaults(DefaultsOnly::default()))
+        .merge(Serialized::default("seller_vat_number", 300000000000003u64))
+        .merge(Serialized::default("seller_name", 7));
+    let config: Config = figment.extract().unwrap();
+    assert_eq!(config.seller_vat_number.as_deref(), Some("300000000000003"));
+    assert_eq!(config.seller_name.as_deref(), Some("7"));
 }

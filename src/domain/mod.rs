@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod cod;
 pub mod currency;
 pub mod events;
+pub mod invoice;
 pub mod legacy;
 pub mod money;
 pub mod order;

@@ -128,7 +128,7 @@ pub fn vat_on(amount_minor: i64, rate: BasisPoints, mode: PriceMode) -> i64 {
     i64::try_from(rounded).unwrap_or(i64::MAX)
 }
 
-fn div_round_half_away(n: i128, d: i128) -> i128 {
+pub(crate) fn div_round_half_away(n: i128, d: i128) -> i128 {
     let q = n / d;
     let r = n % d;
     if 2 * r.abs() >= d.abs() {

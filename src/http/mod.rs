@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod extract;
+pub mod invoices;
 pub mod openapi;
 pub mod orders;
 pub mod ratelimit;
@@ -101,6 +102,8 @@ pub struct Services {
     pub rate_limits: Arc<ratelimit::RateLimits>,
     /// The operations console's keys and development sign-in.
     pub console: Arc<crate::console::Settings>,
+    /// The seller on tax invoices and credit notes.
+    pub seller: crate::domain::invoice::Seller,
 }
 
 /// The public API.
@@ -111,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/events", axum::routing::get(events::events))
         .merge(catalog::router())
         .merge(cod::router())
+        .merge(invoices::router())
         .merge(audit::router())
         .merge(openapi::router())
         .merge(crate::console::router())

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::invoicing::{self, DocumentSteps};
 use super::{Executed, IdempotencyKey, PlaceOrder, RenderRefusal, StoreError, StoredResponse, UpdateOrder};
 use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
@@ -89,6 +90,8 @@ pub(crate) trait UnitOfWork: Send {
     async fn save_updated(&mut self, updated: &Updated<'_>) -> Result<(), StoreError>;
     /// Stores a refusal as the key's response; nothing else of the transaction was written.
     async fn save_refusal(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError>;
+    /// The steps of issuing invoices and credit notes in this transaction.
+    fn documents(&mut self) -> &mut dyn DocumentSteps;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -214,6 +217,7 @@ pub(crate) async fn update_order(
         response: &response,
     })
     .await?;
+    invoicing::issue(uow.documents(), &order, &change.events, cmd.seller, now).await?;
     uow.commit().await?;
     Ok(Executed::Fresh(Box::new(order), response, change.transitions))
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::audit::{Actor, Audit, AuditPage, AuditQuery, AuditRecord, ChainCursor, ChainLink};
 use super::cod::{CourierOrder, PostRemittance, Posted, Settlement};
+use super::invoicing::Invoices;
 use super::unpaid::Expirable;
 use super::{
     Catalog, Executed, Health, OrderPage, OrderQuery, Orders, Outbox, OutboxBacklog, PlaceOrder, PoolState,
@@ -22,6 +23,7 @@ use super::{
 use crate::domain::catalog::Product;
 use crate::domain::cod::{Remittance, ShippedCod};
 use crate::domain::events::OrderEvent;
+use crate::domain::invoice::TaxDocument;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
 use crate::domain::values::Sku;
@@ -122,6 +124,11 @@ timed_port!(Settlement {
     fn get_remittance(&self, id: Uuid) -> Option<Remittance>;
     fn cod_collected(&self, courier: Option<&str>, as_of: OffsetDateTime) -> Vec<CourierOrder>;
     fn cod_shipped(&self, courier: Option<&str>) -> Vec<ShippedCod>;
+});
+
+timed_port!(Invoices {
+    fn order_documents(&self, order_id: Uuid) -> Vec<TaxDocument>;
+    fn get_document(&self, number: &str) -> Option<TaxDocument>;
 });
 
 #[async_trait]

@@ -9,6 +9,7 @@ pub mod backfill;
 pub mod cod;
 mod commands;
 pub mod instrumented;
+pub mod invoicing;
 mod port;
 pub mod postgres;
 mod rows;
@@ -89,6 +90,9 @@ pub struct UpdateOrder<'a> {
     pub apply: Apply<'a>,
     pub render: Render<'a>,
     pub refuse: RenderRefusal<'a>,
+    /// Who issues the invoice or credit note the change may call for. `None` only for changes that can never call
+    /// for one (the expiry sweeper's): should one do so, the change fails rather than go undocumented.
+    pub seller: Option<&'a crate::domain::invoice::Seller>,
 }
 
 /// Keyset position in the (created_at, id) order of a listing.

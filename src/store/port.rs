@@ -1,5 +1,5 @@
 //! The port, split by concern so each caller (and the timing decorator) deals with the part it uses: the catalog
-//! and its stock, orders, the outbox, health, the audit trail (`audit`) and COD settlement (`cod`). `Store` is all six, for the one `Arc<dyn Store>` the service
+//! and its stock, orders, the outbox, health, the audit trail (`audit`), COD settlement (`cod`) and tax documents (`invoicing`). `Store` is all seven, for the one `Arc<dyn Store>` the service
 //! shares.
 
 use async_trait::async_trait;
@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::audit::{Actor, Audit};
 use super::cod::Settlement;
+use super::invoicing::Invoices;
 use super::unpaid::Expirable;
 use super::{Executed, OrderPage, OrderQuery, OutboxBacklog, PlaceOrder, PoolState, StoreError, UpdateOrder};
 use crate::domain::catalog::Product;
@@ -84,9 +85,9 @@ pub trait Health: Send + Sync {
 }
 
 /// The whole port, implemented by every type that implements its six parts.
-pub trait Store: Catalog + Orders + Outbox + Health + Audit + Settlement + 'static {}
+pub trait Store: Catalog + Orders + Outbox + Health + Audit + Settlement + Invoices + 'static {}
 
-impl<T: Catalog + Orders + Outbox + Health + Audit + Settlement + 'static> Store for T {}
+impl<T: Catalog + Orders + Outbox + Health + Audit + Settlement + Invoices + 'static> Store for T {}
 
 /// Held by the one replica whose relay publishes the outbox; dropping it hands the role on.
 #[async_trait]

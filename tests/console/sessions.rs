@@ -160,6 +160,8 @@ async fn the_development_sign_in_serves_this_machine_only_and_production_has_non
     // Production: no button and no development sign-in, even from this machine.
     let Some(prod) = TestApp::spawn_with(Backend::Sqlite, |c| {
         c.env = orderly::config::Environment::Production;
+        c.seller_name = Some("Console Test Store".into());
+        c.seller_vat_number = Some("300000000000003".into());
         c.jwt_secret = Some(secrecy::SecretString::from("k7Qw9Zp2Lx4Vb8Nm1Rt6Yc3Hf5Jd0SgE4uW"));
     })
     .await

@@ -300,6 +300,7 @@ async fn execute(
             order_id: id,
             expected_version: version,
             owner: owner.as_ref(),
+            seller: Some(&state.seller),
             apply: &apply,
             render: &render,
             refuse: &super::orders::refusal_response,

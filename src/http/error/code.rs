@@ -53,6 +53,7 @@ codes! {
     ProductNotFound = "product_not_found", NOT_FOUND, "Not found";
     StockNotFound = "stock_not_found", NOT_FOUND, "Not found";
     RemittanceNotFound = "remittance_not_found", NOT_FOUND, "Not found";
+    InvoiceNotFound = "invoice_not_found", NOT_FOUND, "Not found";
     RouteNotFound = "route_not_found", NOT_FOUND, "Not found";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed";
     RequestInProgress = "request_in_progress", CONFLICT, "Request in progress";

@@ -90,6 +90,7 @@ pub enum Missing {
     Product,
     Stock,
     Remittance,
+    Invoice,
     Route,
 }
 
@@ -192,6 +193,7 @@ impl ApiError {
             ApiError::NotFound(Missing::Product) => Code::ProductNotFound,
             ApiError::NotFound(Missing::Stock) => Code::StockNotFound,
             ApiError::NotFound(Missing::Remittance) => Code::RemittanceNotFound,
+            ApiError::NotFound(Missing::Invoice) => Code::InvoiceNotFound,
             ApiError::NotFound(Missing::Route) => Code::RouteNotFound,
             ApiError::MethodNotAllowed => Code::MethodNotAllowed,
             ApiError::IdempotencyKeyMissing => Code::IdempotencyKeyMissing,
@@ -286,6 +288,7 @@ impl ApiError {
                 Missing::Product => "the product does not exist",
                 Missing::Stock => "stock for this SKU does not exist",
                 Missing::Remittance => "no such remittance",
+                Missing::Invoice => "no such invoice or credit note",
                 Missing::Route => "no such endpoint; see /openapi.json",
             }
             .into(),

@@ -44,6 +44,8 @@ pub use operations::{Operation, operations};
         super::cod::get_remittance,
         super::cod::outstanding,
         super::cod::returns,
+        super::invoices::order_invoices,
+        super::invoices::get_invoice,
     ),
     components(schemas(super::error::Problem, super::wire::OrderView)),
     tags(
@@ -51,7 +53,8 @@ pub use operations::{Operation, operations};
         (name = "lifecycle", description = "Payments, cash on delivery, shipments, returns and refunds"),
         (name = "catalog", description = "Products and stock"),
         (name = "audit", description = "Who changed the catalog and stock, hash-chained"),
-        (name = "cod", description = "Cash on delivery settlement with couriers, for finance")
+        (name = "cod", description = "Cash on delivery settlement with couriers, for finance"),
+        (name = "invoices", description = "Tax invoices and credit notes, immutable and gap-free")
     )
 )]
 struct Handlers;

@@ -8,6 +8,7 @@ mod catalog;
 mod cod;
 mod copy;
 mod create;
+mod invoices;
 mod pg_rows;
 #[cfg(test)]
 mod plans;

@@ -20,7 +20,7 @@ use crate::store::rows::{self, headers_from_json, headers_to_json};
 use crate::store::{IdempotencyKey, StoreError, StoredResponse, db_error};
 
 pub(super) struct PgUnitOfWork {
-    tx: Transaction<'static, Postgres>,
+    pub(super) tx: Transaction<'static, Postgres>,
 }
 
 impl PgUnitOfWork {
@@ -282,6 +282,10 @@ impl UnitOfWork for PgUnitOfWork {
 
     async fn save_refusal(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
         self.save_response(key, response).await
+    }
+
+    fn documents(&mut self) -> &mut dyn crate::store::invoicing::DocumentSteps {
+        self
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

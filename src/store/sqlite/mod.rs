@@ -9,6 +9,7 @@ mod audit;
 mod backfill;
 mod catalog;
 mod cod;
+mod invoices;
 mod search;
 mod sqlite_rows;
 mod unpaid;

@@ -156,7 +156,7 @@ pub(super) async fn append_event(
 }
 
 pub(super) struct SqliteUnitOfWork {
-    tx: Transaction<'static, Sqlite>,
+    pub(super) tx: Transaction<'static, Sqlite>,
 }
 
 impl SqliteUnitOfWork {
@@ -355,6 +355,10 @@ impl UnitOfWork for SqliteUnitOfWork {
 
     async fn save_refusal(&mut self, key: &IdempotencyKey, response: &StoredResponse) -> Result<(), StoreError> {
         self.save_response(key, response).await
+    }
+
+    fn documents(&mut self) -> &mut dyn crate::store::invoicing::DocumentSteps {
+        self
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
