@@ -3,35 +3,10 @@
 
 mod common;
 
-use common::*;
-use secrecy::ExposeSecret;
-use serde_json::json;
+use common::legacy::try_sql;
 
-/// Runs one statement on the test database as its owner; the error's text when it is refused.
-async fn try_sql(db: &TestDb, statement: &str) -> Result<u64, String> {
-    let done = match &db.config.database_url {
-        Some(url) => {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose_secret())
-                .await
-                .unwrap();
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
-        }
-        None => {
-            let url = format!("sqlite://{}", db.config.sqlite_path.display());
-            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-                .await
-                .unwrap();
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
-        }
-    };
-    done.map_err(|e| e.to_string())
-}
+use common::*;
+use serde_json::json;
 
 async fn a_stored_remittance_cannot_be_changed_or_deleted(app: TestApp) {
     let finance = app.token("fin-1", "finance:read finance:write");

@@ -5,38 +5,13 @@
 
 mod common;
 
+use common::legacy::try_sql;
+
 use base64::Engine;
 use common::{Backend, TestApp, assert_problem, order_body};
 use futures::future::join_all;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-
-/// Runs one statement on the test database as its owner; the error's text when it is refused.
-async fn try_sql(db: &common::TestDb, statement: &str) -> Result<u64, String> {
-    use secrecy::ExposeSecret;
-    let done = match &db.config.database_url {
-        Some(url) => {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose_secret())
-                .await
-                .unwrap();
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
-        }
-        None => {
-            let url = format!("sqlite://{}", db.config.sqlite_path.display());
-            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
-                .await
-                .unwrap();
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .map(|r| r.rows_affected())
-        }
-    };
-    done.map_err(|e| e.to_string())
-}
 
 fn year() -> i32 {
     OffsetDateTime::now_utc().year()

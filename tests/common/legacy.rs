@@ -120,6 +120,32 @@ pub async fn sql(db: &TestDb, statement: &str) -> u64 {
     }
 }
 
+/// Runs one statement on the test database as its owner; the error's text when it is refused (a trigger, a grant).
+pub async fn try_sql(db: &TestDb, statement: &str) -> Result<u64, String> {
+    let done = match &db.config.database_url {
+        Some(url) => {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url.expose_secret())
+                .await
+                .unwrap();
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .map(|r| r.rows_affected())
+        }
+        None => {
+            let url = format!("sqlite://{}", db.config.sqlite_path.display());
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+                .await
+                .unwrap();
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .map(|r| r.rows_affected())
+        }
+    };
+    done.map_err(|e| e.to_string())
+}
+
 /// One integer from a query on the test database.
 pub async fn scalar(db: &TestDb, query: &str) -> i64 {
     match &db.config.database_url {
