@@ -163,6 +163,25 @@ pub async fn create_order(
     Ok(respond(&state, executed))
 }
 
+/// The order `id` names, for a caller that may read it: staff any order, a customer (`orders:read:own`) only their
+/// own; anything else, a malformed id included, is 404. The second value is the customer reading as owner, if any.
+pub(super) async fn readable_order(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+) -> Result<(crate::domain::order::Order, Option<CustomerId>), ApiError> {
+    let held = auth.require(&[READ_ANY, READ_OWN])?;
+    let owner = own_scope(auth, held, READ_OWN)?;
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound(Missing::Order))?;
+    let order = state
+        .store
+        .get_order(id)
+        .await?
+        .filter(|o| owner.as_ref().is_none_or(|c| o.belongs_to(c)))
+        .ok_or(ApiError::NotFound(Missing::Order))?;
+    Ok((order, owner))
+}
+
 #[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
     params(("id" = Uuid, Path, description = "Order id")),
     responses((status = 200, body = OrderView), (status = 404, body = super::error::Problem)),
@@ -172,15 +191,7 @@ pub async fn get_order(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let held = auth.require(&[READ_ANY, READ_OWN])?;
-    let owner = own_scope(&auth, held, READ_OWN)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(Missing::Order))?;
-    let order = state
-        .store
-        .get_order(id)
-        .await?
-        .filter(|o| owner.as_ref().is_none_or(|c| o.belongs_to(c)))
-        .ok_or(ApiError::NotFound(Missing::Order))?;
+    let (order, owner) = readable_order(&state, &auth, &id).await?;
     let etag = format!("\"{}\"", order.version);
     Ok((
         [(header::ETAG, etag)],

@@ -44,15 +44,7 @@ pub async fn order_invoices(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let held = auth.require(&[READ_ANY, READ_OWN])?;
-    let owner = own_scope(&auth, held, READ_OWN)?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(Missing::Order))?;
-    let order = state
-        .store
-        .get_order(id)
-        .await?
-        .filter(|o| owner.as_ref().is_none_or(|c| o.belongs_to(c)))
-        .ok_or(ApiError::NotFound(Missing::Order))?;
+    let (order, _) = super::orders::readable_order(&state, &auth, &id).await?;
     let docs = state.store.order_documents(order.id).await?;
     let of =
         |kind: DocumentKind| -> Vec<DocumentView> { docs.iter().filter(|d| d.kind == kind).map(Into::into).collect() };
