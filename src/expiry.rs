@@ -103,7 +103,9 @@ async fn expire(store: &dyn Store, order: Expirable, placed_before: OffsetDateTi
         fingerprint: "expire".to_owned(),
         ttl: time::Duration::hours(1),
     };
-    let apply = move |o: &mut Order| o.execute(Command::Expire { placed_before }, ACTOR, OffsetDateTime::now_utc());
+    let apply = move |o: &mut Order, _: &[crate::domain::catalog::Product]| {
+        o.execute(Command::Expire { placed_before }, ACTOR, OffsetDateTime::now_utc())
+    };
     let render = |o: &Order| StoredResponse {
         status: 200,
         headers: Vec::new(),
@@ -116,6 +118,7 @@ async fn expire(store: &dyn Store, order: Expirable, placed_before: OffsetDateTi
             expected_version: order.version,
             owner: None,
             seller: None,
+            catalog: &[],
             apply: &apply,
             render: &render,
             refuse: &|e| StoredResponse {

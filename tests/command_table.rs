@@ -47,6 +47,9 @@ fn scenario(name: &str) -> Scenario {
         "refund" => s("card", &["authorize", "capture"], |_| {
             Some(json!({"amount_minor": 100}))
         }),
+        "edit" => s("card", &["authorize"], |_| {
+            Some(json!({"operations": [{"op": "set_quantity", "sku": "OUD", "quantity": 1}]}))
+        }),
         other => panic!("no scenario for the command `{other}`: add one here"),
     }
 }

@@ -109,7 +109,8 @@ async fn cancel(
     version: i64,
     owner: Option<&CustomerId>,
 ) -> Result<Executed, StoreError> {
-    let apply = |o: &mut Order| o.execute(Command::Cancel { reason: None }, "tester", OffsetDateTime::now_utc());
+    let apply =
+        |o: &mut Order, _: &[Product]| o.execute(Command::Cancel { reason: None }, "tester", OffsetDateTime::now_utc());
     store
         .update_order(UpdateOrder {
             idempotency: &key(k, k),
@@ -117,6 +118,7 @@ async fn cancel(
             expected_version: version,
             owner,
             seller: None,
+            catalog: &[],
             apply: &apply,
             render: &render,
             refuse: &refuse,

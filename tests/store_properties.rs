@@ -204,7 +204,7 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                 .map(|r| r.lines.clone()),
             _ => None,
         };
-        let apply = |o: &mut Order| o.execute(cmd.clone(), "prop", OffsetDateTime::now_utc());
+        let apply = |o: &mut Order, _: &[Product]| o.execute(cmd.clone(), "prop", OffsetDateTime::now_utc());
         let result = store
             .update_order(UpdateOrder {
                 idempotency: &key(step),
@@ -215,6 +215,7 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                     name: "Property Store".into(),
                     vat_number: "300000000000003".into(),
                 }),
+                catalog: &[],
                 apply: &apply,
                 render: &render,
                 refuse: &|e| StoredResponse {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::legacy::{Imported, Synced};
-use super::order::Order;
+use super::order::{Edited, Order};
 use super::values::{Quantity, Sku};
 
 /// A quantity of one SKU, as shipped, returned or refunded.
@@ -51,6 +51,8 @@ changes! {
     /// A card order nobody paid for in time: cancelled by the expiry sweeper, its reserved stock released.
     "order.expired" => Expired {},
     "order.completed" => Completed {},
+    /// Lines or the address changed before anything shipped: the diff, and the new lines and totals.
+    "order.edited" => Edited(Box<Edited>),
     "payment.authorized" => PaymentAuthorized { amount_minor: i64, provider_ref: String },
     /// `parts`: how the captured amount is spread over the lines, shipping last.
     "payment.captured" => PaymentCaptured { amount_minor: i64, parts: Vec<i64> },

@@ -107,7 +107,39 @@ pub fn price_order(
         .vat
         .rate_for(country)
         .ok_or_else(|| PricingError::NoVatRate(country.clone()))?;
+    let charge = Charge {
+        currency,
+        rate,
+        mode: policy.price_mode,
+        shipping: policy.shipping.fee_for(currency),
+    };
+    price_lines(&charge, lines, catalog)
+}
 
+/// What an order is charged at besides its lines' prices: the VAT rate and price mode, and the shipping fee as
+/// charged (net in exclusive mode, with VAT in inclusive mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub currency: Currency,
+    pub rate: BasisPoints,
+    pub mode: PriceMode,
+    pub shipping: Money,
+}
+
+/// Prices `lines` from `catalog` under `charge`: the one rounding rule (order-level VAT on the taxable parts,
+/// spread over them by largest remainder, shipping last) that placing an order and editing it both use, so an
+/// edited order carries exactly the totals it would have had if it had been placed that way.
+pub fn price_lines(
+    charge: &Charge,
+    lines: &[(Sku, Quantity)],
+    catalog: &[CatalogEntry],
+) -> Result<PricedOrder, PricingError> {
+    let Charge {
+        currency,
+        rate,
+        mode,
+        shipping: shipping_charged,
+    } = *charge;
     // Gross amounts as charged at catalog prices: net in exclusive mode, VAT-inclusive otherwise.
     let mut entries = Vec::with_capacity(lines.len());
     for (sku, quantity) in lines {
@@ -124,7 +156,6 @@ pub fn price_order(
         let charged = entry.unit_price.checked_mul(quantity.as_i64())?;
         entries.push((entry, *quantity, charged));
     }
-    let shipping_charged = policy.shipping.fee_for(currency);
 
     // The taxable parts: standard-rated lines, then shipping last.
     let mut taxable: Vec<i64> = entries
@@ -139,10 +170,10 @@ pub fn price_order(
         .collect();
     taxable.push(shipping_charged.amount_minor());
     let taxable_sum = Money::sum(currency, taxable.iter().map(|a| Money::new(*a, currency)))?;
-    let order_tax = vat_on(taxable_sum.amount_minor(), rate, policy.price_mode);
+    let order_tax = vat_on(taxable_sum.amount_minor(), rate, mode);
     let shares = allocate(order_tax, &taxable);
 
-    let net_of = |charged: Money, tax: Money| match policy.price_mode {
+    let net_of = |charged: Money, tax: Money| match mode {
         PriceMode::Exclusive => Ok(charged),
         PriceMode::Inclusive => charged.checked_sub(tax),
     };

@@ -134,6 +134,17 @@ status_enum!(
     ]
 );
 
+impl PaymentStatus {
+    /// A card payment that is authorised or captured and not fully refunded: one an edit's balance can be
+    /// authorised and captured on.
+    pub fn holds_payment(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Authorized | PaymentStatus::Captured | PaymentStatus::PartiallyRefunded
+        )
+    }
+}
+
 status_enum!(
     FulfilmentStatus,
     "fulfilment",

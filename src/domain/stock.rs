@@ -158,12 +158,16 @@ pub fn apply_moves(locked: &[(Sku, StockLevel)], moves: &[StockMove]) -> Result<
 impl StockMove {
     pub fn sku(&self) -> &Sku {
         match self {
-            StockMove::Release(sku, _) | StockMove::Ship(sku, _) | StockMove::Restock(sku, _) => sku,
+            StockMove::Reserve(sku, _)
+            | StockMove::Release(sku, _)
+            | StockMove::Ship(sku, _)
+            | StockMove::Restock(sku, _) => sku,
         }
     }
 
     fn apply_to(&self, level: StockLevel) -> Result<StockLevel, StockError> {
         match self {
+            StockMove::Reserve(_, q) => level.reserve(q.as_i64()),
             StockMove::Release(_, q) => level.release(q.as_i64()),
             StockMove::Ship(_, q) => level.ship(q.as_i64()),
             StockMove::Restock(_, q) => level.restock(q.as_i64()),

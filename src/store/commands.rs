@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::invoicing::{self, DocumentSteps};
 use super::{Executed, IdempotencyKey, PlaceOrder, RenderRefusal, StoreError, StoredResponse, UpdateOrder};
 use crate::domain::catalog::Product;
-use crate::domain::events::OrderEvent;
+use crate::domain::events::{Change, OrderEvent};
 use crate::domain::order::Order;
 use crate::domain::placing;
 use crate::domain::stock::{self, StockLevel};
@@ -56,9 +56,12 @@ pub(crate) struct Placed<'a> {
 
 /// A changed order, everything its transaction writes.
 pub(crate) struct Updated<'a> {
-    /// The mutable part (statuses, progress, version, updated_at) is saved.
+    /// The mutable part (statuses, progress, version, updated_at) is saved; after an edit (`edited`), also its
+    /// lines, address, totals and search keys.
     pub order: &'a Order,
     pub events: &'a [OrderEvent],
+    /// Whether the change edited the order's lines or address (`order.edited`).
+    pub edited: bool,
     /// The stock levels after the change's moves; empty when it moved no stock.
     pub stock: &'a [(Sku, StockLevel)],
     pub key: &'a IdempotencyKey,
@@ -83,6 +86,8 @@ pub(crate) trait UnitOfWork: Send {
         customer: Option<&CustomerId>,
     ) -> Result<Placing, StoreError>;
     async fn save_placed(&mut self, placed: &Placed<'_>) -> Result<(), StoreError>;
+    /// The catalog rows of `skus` (unknown SKUs are absent), as this transaction sees them.
+    async fn load_products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError>;
     /// Loads an order and locks it against concurrent changes.
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError>;
     /// Locks the stock rows of `skus` (sorted) for the rest of the transaction. Missing rows are left out.
@@ -190,7 +195,12 @@ async fn decide_update(uow: &mut dyn UnitOfWork, cmd: &UpdateOrder<'_>) -> Resul
             current: order.version,
         });
     }
-    let change = (cmd.apply)(&mut order)?;
+    let products = if cmd.catalog.is_empty() {
+        Vec::new()
+    } else {
+        uow.load_products(cmd.catalog).await?
+    };
+    let change = (cmd.apply)(&mut order, &products)?;
     let locked = uow.lock_stock(&stock::skus_moved(&change.stock)).await?;
     let levels = stock::apply_moves(&locked, &change.stock)?;
     Ok(Decided { order, change, levels })
@@ -209,9 +219,11 @@ pub(crate) async fn update_order(
         Err(e) => return refused(uow, cmd.idempotency, cmd.refuse, e).await,
     };
     let response = (cmd.render)(&order);
+    let edited = change.events.iter().any(|e| matches!(e.change, Change::Edited(_)));
     uow.save_updated(&Updated {
         order: &order,
         events: &change.events,
+        edited,
         stock: &levels,
         key: cmd.idempotency,
         response: &response,

@@ -26,8 +26,8 @@ pub trait Invoices: Send + Sync {
 pub(crate) trait DocumentSteps: Send {
     /// Takes the next number of `(kind, store, year)`, holding the counter row until the transaction ends.
     async fn next_number(&mut self, kind: DocumentKind, store: &StoreCode, year: i32) -> Result<i64, StoreError>;
-    /// The order's latest invoice.
-    async fn latest_invoice(&mut self, order_id: Uuid) -> Result<Option<TaxDocument>, StoreError>;
+    /// The order's invoices and credit notes so far, in the order they were issued.
+    async fn documents_of(&mut self, order_id: Uuid) -> Result<Vec<TaxDocument>, StoreError>;
     /// Stores a document, caused by the event `source`.
     async fn insert_document(&mut self, doc: &TaxDocument, store: &StoreCode, source: Uuid) -> Result<(), StoreError>;
 }
@@ -52,8 +52,9 @@ async fn number(
 }
 
 /// Issues what `events` call for on `order` (as it is after them): an invoice when a capture made it paid in full
-/// or its cash was collected, a credit note for each refund of an invoiced order. An order paid before invoices
-/// existed has no invoice, and its refunds no credit note.
+/// or its cash was collected, a further invoice for the difference when a capture pays for a total an edit raised
+/// after the first, a credit note for each refund of an invoiced order. An order paid before invoices existed has
+/// no invoice, and its refunds no credit note.
 pub(crate) async fn issue(
     steps: &mut dyn DocumentSteps,
     order: &Order,
@@ -72,21 +73,41 @@ pub(crate) async fn issue(
         }
         let seller =
             seller.ok_or_else(|| StoreError::internal(anyhow::anyhow!("no seller to issue a tax document")))?;
+        let paid_in_full = order.is_paid_in_full();
         let doc = match &event.change {
-            Change::PaymentCaptured { .. } if order.progress.captured() >= order.totals.grand_total.amount_minor() => {
-                let number = number(steps, DocumentKind::Invoice, order, now).await?;
-                invoice::invoice(order, seller, number, now)
+            Change::PaymentCaptured { .. } if paid_in_full => {
+                let earlier = steps.documents_of(order.id).await?;
+                if earlier.is_empty() {
+                    let number = number(steps, DocumentKind::Invoice, order, now).await?;
+                    invoice::invoice(order, seller, number, now)
+                } else if invoice::invoiced_net(&earlier) < order.totals.grand_total.amount_minor() {
+                    let number = number(steps, DocumentKind::Invoice, order, now).await?;
+                    invoice::further_invoice(order, &earlier, seller, number, now)
+                } else {
+                    continue;
+                }
             }
             Change::CodCollected { .. } => {
                 let number = number(steps, DocumentKind::Invoice, order, now).await?;
                 invoice::invoice(order, seller, number, now)
             }
-            Change::Refunded { parts, units, .. } => {
-                let Some(inv) = steps.latest_invoice(order.id).await? else {
+            Change::Refunded {
+                amount_minor,
+                parts,
+                units,
+                ..
+            } => {
+                let earlier = steps.documents_of(order.id).await?;
+                if !earlier.iter().any(|d| d.kind == DocumentKind::Invoice) {
                     continue;
-                };
+                }
                 let number = number(steps, DocumentKind::CreditNote, order, now).await?;
-                invoice::credit_note(order, &inv, parts, units, seller, number, now)
+                let refund = invoice::Refund {
+                    amount_minor: *amount_minor,
+                    parts,
+                    units,
+                };
+                invoice::credit_note(order, &earlier, &refund, seller, number, now)
             }
             _ => continue,
         }

@@ -24,6 +24,7 @@ pub use port::{Catalog, Health, Orders, Outbox, ProductStock, RelayLease, Store}
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::domain::catalog::Product;
 use crate::domain::order::{NewOrder, Order, OrderChange, OrderError};
 use crate::domain::placing::PlacingError;
 use crate::domain::pricing::{PricingError, PricingPolicy};
@@ -65,8 +66,9 @@ pub type Render<'a> = &'a (dyn Fn(&Order) -> StoredResponse + Send + Sync);
 /// `StoreError::refusal`): a retry with the key gets the same refusal back, even if the state has changed since.
 pub type RenderRefusal<'a> = &'a (dyn Fn(StoreError) -> StoredResponse + Send + Sync);
 
-/// Applies one change to a loaded order (a domain method) and says what it did.
-pub type Apply<'a> = &'a (dyn Fn(&mut Order) -> Result<OrderChange, OrderError> + Send + Sync);
+/// Applies one change to a loaded order (a domain method), given the catalog rows it asked for (`UpdateOrder::
+/// catalog`), and says what it did.
+pub type Apply<'a> = &'a (dyn Fn(&mut Order, &[Product]) -> Result<OrderChange, OrderError> + Send + Sync);
 
 pub struct PlaceOrder<'a> {
     pub idempotency: &'a IdempotencyKey,
@@ -87,6 +89,8 @@ pub struct UpdateOrder<'a> {
     pub expected_version: i64,
     /// `Some` for a customer: an order of someone else is reported as not found.
     pub owner: Option<&'a CustomerId>,
+    /// The SKUs whose catalog rows the change needs (an edit's added lines), read in its transaction; usually none.
+    pub catalog: &'a [Sku],
     pub apply: Apply<'a>,
     pub render: Render<'a>,
     pub refuse: RenderRefusal<'a>,

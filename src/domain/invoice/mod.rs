@@ -3,6 +3,7 @@
 //! the order alone, numbered by the store (gap-free per kind, store and UTC year) and never change once stored.
 
 mod credit;
+mod further;
 #[cfg(test)]
 mod tests;
 pub mod zatca;
@@ -11,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use credit::credit_note;
+pub use credit::{Refund, credit_note};
+pub use further::{further_invoice, invoiced_net};
 
 use super::currency::Currency;
 use super::money::Money;
@@ -120,6 +122,25 @@ pub(crate) fn shipping_line(order: &Order, total: Money, vat: Money) -> Document
         quantity: 1,
         unit_price: order.totals.shipping,
         vat_rate_bp: order.vat_rate.get(),
+        vat,
+        total,
+    }
+}
+
+/// Money that is no line's: on a credit note, the surplus an edit left refunded; on a further invoice, what the
+/// differences per line leave over. SKU `adjustment`, no units.
+pub(crate) fn adjustment_line(order: &Order, total: Money, vat: Money) -> DocumentLine {
+    DocumentLine {
+        sku: "adjustment".into(),
+        name_en: "Order edit adjustment".into(),
+        name_ar: "تسوية تعديل الطلب".into(),
+        quantity: 0,
+        unit_price: total,
+        vat_rate_bp: if vat.amount_minor() == 0 {
+            0
+        } else {
+            order.vat_rate.get()
+        },
         vat,
         total,
     }

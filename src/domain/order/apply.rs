@@ -80,17 +80,28 @@ impl Order {
                     moves.push(self.status.payment.advance(PaymentStatus::CodCancelled)?);
                 }
             }
+            Change::Edited(edited) => self.apply_edit(edited)?,
             Change::Completed {} => moves.push(self.status.order.advance(OrderStatus::Completed)?),
             Change::PaymentAuthorized {
                 amount_minor,
                 provider_ref,
             } => {
-                moves.push(self.status.payment.advance(PaymentStatus::Authorized)?);
-                self.progress.authorized_minor = *amount_minor;
+                if self.status.payment == PaymentStatus::Pending {
+                    moves.push(self.status.payment.advance(PaymentStatus::Authorized)?);
+                    self.progress.authorized_minor = *amount_minor;
+                } else if self.status.payment.holds_payment() {
+                    // A further authorisation, of the balance due after an edit.
+                    self.progress.authorized_minor += amount_minor;
+                } else {
+                    moves.push(self.status.payment.advance(PaymentStatus::Authorized)?);
+                }
                 self.progress.provider_ref = Some(provider_ref.clone());
             }
             Change::PaymentCaptured { parts, .. } => {
-                moves.push(self.status.payment.advance(PaymentStatus::Captured)?);
+                // A capture of an edit's balance after a partial refund leaves the status as it is.
+                if self.status.payment != PaymentStatus::PartiallyRefunded {
+                    moves.push(self.status.payment.advance(PaymentStatus::Captured)?);
+                }
                 add(&mut self.progress.paid, parts)?;
             }
             Change::PaymentVoided {} => moves.push(self.status.payment.advance(PaymentStatus::Voided)?),
@@ -107,7 +118,15 @@ impl Order {
                 units,
                 reason,
             } => {
+                // What the parts do not account for comes out of the surplus an edit left.
+                let from_surplus = amount_minor - parts.iter().sum::<i64>();
+                if from_surplus < 0 || from_surplus > self.progress.surplus() {
+                    return Err(OrderError::Corrupt(
+                        "a refund's parts do not add up to its amount".into(),
+                    ));
+                }
                 add(&mut self.progress.refunded, parts)?;
+                self.progress.adjustment.refunded += from_surplus;
                 for (i, q, _) in self.units(units)? {
                     self.progress.lines[i].refunded_units += q;
                 }
@@ -212,7 +231,7 @@ impl Order {
                 .zip(&self.progress.lines)
                 .all(|(l, p)| p.shipped == l.quantity.get())
             && self.progress.all_delivered()
-            && self.progress.captured() >= self.totals.grand_total.amount_minor()
+            && self.is_paid_in_full()
             && self.progress.open_returns() == 0
             && self.status.order.can_move_to(OrderStatus::Completed)
     }

@@ -49,6 +49,8 @@ pub enum Command {
     Expire {
         placed_before: OffsetDateTime,
     },
+    /// Lines added, removed or re-counted and the address changed, together (`edit`).
+    Edit(Box<super::Edit>),
     /// Without `amount_minor` and `lines`: everything still refundable.
     Refund {
         amount_minor: Option<i64>,
@@ -74,6 +76,7 @@ impl Command {
             Command::ReceiveReturn { .. } => "receive_return",
             Command::Refund { .. } => "refund",
             Command::Expire { .. } => "expire",
+            Command::Edit(_) => "edit",
         }
     }
 }

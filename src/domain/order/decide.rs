@@ -77,7 +77,7 @@ impl Order {
                         let parts = self.progress.refundable_parts();
                         changes.push(Change::Refunded {
                             refund_id: Uuid::now_v7(),
-                            amount_minor: parts.iter().sum(),
+                            amount_minor: parts.iter().sum::<i64>() + self.progress.surplus(),
                             parts,
                             units: Vec::new(),
                             reason: Some("order cancelled".into()),
@@ -93,6 +93,22 @@ impl Order {
                 provider_ref,
             } => {
                 self.require_open_or_confirmed("authorized")?;
+                if self.status.payment.holds_payment() {
+                    // A further authorisation: of the balance an edit that raised the total left due.
+                    let due = self.dues().balance_due;
+                    if due == 0 {
+                        return Err(blocked(PaymentStatus::KIND, self.status.payment.as_str(), "authorized"));
+                    }
+                    if amount_minor != due {
+                        return Err(OrderError::InvalidAmount(format!(
+                            "authorise the balance due, {due} minor units"
+                        )));
+                    }
+                    return Ok(vec![Change::PaymentAuthorized {
+                        amount_minor,
+                        provider_ref,
+                    }]);
+                }
                 self.status.payment.move_to(PaymentStatus::Authorized)?;
                 if amount_minor != grand_total {
                     return Err(OrderError::InvalidAmount(format!(
@@ -110,11 +126,14 @@ impl Order {
             }
             Command::Capture { amount_minor } => {
                 self.require_open_or_confirmed("captured")?;
-                self.status.payment.move_to(PaymentStatus::Captured)?;
-                let left = self.progress.authorized_minor - self.progress.captured();
+                // After a partial refund only the balance an edit added (and then authorised) is capturable.
+                if !(self.status.payment == PaymentStatus::PartiallyRefunded && self.capturable() > 0) {
+                    self.status.payment.move_to(PaymentStatus::Captured)?;
+                }
+                let left = self.capturable();
                 if amount_minor <= 0 || amount_minor > left {
                     return Err(OrderError::InvalidAmount(format!(
-                        "capture between 1 and the {left} still authorised"
+                        "capture between 1 and the {left} still authorised and owed"
                     )));
                 }
                 Ok(vec![Change::PaymentCaptured {
@@ -253,6 +272,7 @@ impl Order {
                 }
                 Ok(changes)
             }
+            Command::Edit(edit) => self.decide_edit(&edit),
             Command::Refund {
                 amount_minor,
                 lines,
@@ -280,7 +300,7 @@ impl Order {
             && matches!(self.status.payment, PaymentStatus::Pending | PaymentStatus::Failed)
     }
 
-    fn require_open_or_confirmed(&self, to: &'static str) -> Result<(), OrderError> {
+    pub(super) fn require_open_or_confirmed(&self, to: &'static str) -> Result<(), OrderError> {
         match self.status.order {
             OrderStatus::Open | OrderStatus::Confirmed => Ok(()),
             other => Err(blocked(OrderStatus::KIND, other.as_str(), to)),
@@ -293,7 +313,7 @@ impl Order {
             .part_totals()
             .iter()
             .zip(&self.progress.paid)
-            .map(|(t, p)| t - p)
+            .map(|(t, p)| (t - p).max(0))
             .collect();
         allocate(amount, &unpaid)
     }

@@ -32,6 +32,7 @@ impl Order {
                 .filter(|r| r.id == *return_id)
                 .flat_map(|r| r.lines.iter().map(|l| StockMove::Restock(l.sku.clone(), l.quantity)))
                 .collect(),
+            Change::Edited(edited) => self.edit_moves(edited),
             _ => Vec::new(),
         }
     }

@@ -7,6 +7,12 @@
 mod apply;
 mod command;
 mod decide;
+mod dues;
+mod edit;
+#[cfg(test)]
+mod edit_props;
+#[cfg(test)]
+mod edit_tests;
 mod effects;
 mod progress;
 #[cfg(test)]
@@ -22,13 +28,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use command::Command;
+pub use dues::Dues;
+pub use edit::{Edit, EditDiff, EditOperation, Edited, QuantityChange};
 pub use progress::{Progress, Refund, Return, Shipment};
 
 use super::currency::Currency;
 use super::events::{Change, OrderEvent};
 use super::legacy::LegacyRef;
 use super::money::Money;
-use super::pricing::{PricedLine, PricedOrder, Totals};
+use super::pricing::{PricedLine, PricedOrder, PricingError, Totals};
 use super::status::{FulfilmentStatus, InvalidTransition, OrderStatus, PaymentStatus, Transition};
 use super::tax::BasisPoints;
 use super::values::{CountryCode, CustomerId, Invalid, Quantity, Sku, StoreCode};
@@ -137,6 +145,8 @@ pub struct NewOrder {
 /// What happens to stock as a result of a change to an order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StockMove {
+    /// Units an edit added to the order are held for it (available drops).
+    Reserve(Sku, Quantity),
     /// Reserved units go back to available (cancellation).
     Release(Sku, Quantity),
     /// Reserved units leave the warehouse: reserved and on hand both drop.
@@ -175,6 +185,18 @@ pub enum OrderError {
     ShipmentNotFound,
     #[error("no such return on this order")]
     ReturnNotFound,
+    /// An edit operation that cannot apply (`index` of the operation, the field at fault).
+    #[error("{detail}")]
+    InvalidEdit {
+        index: usize,
+        field: &'static str,
+        detail: String,
+    },
+    #[error("the VAT rate of {to} differs from that of {from}, the country the order was placed for")]
+    VatCountryChange { from: CountryCode, to: CountryCode },
+    /// An edit's added line cannot be priced, or its new country has no VAT rate.
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
     #[error("the event stream is inconsistent: {0}")]
     Corrupt(String),
 }

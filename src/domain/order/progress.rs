@@ -49,6 +49,21 @@ pub struct Refund {
     pub refunded_at: OffsetDateTime,
 }
 
+/// Money held beyond the order's parts: an edit that lowered the total leaves captured money no line or shipping
+/// accounts for (the surplus, `paid - refunded` here, refunded first). It also carries, once an edit has restarted
+/// the per-part figures, what was captured and refunded before, so the totals stay whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub paid: i64,
+    pub refunded: i64,
+}
+
+impl Adjustment {
+    fn is_zero(&self) -> bool {
+        self.paid == 0 && self.refunded == 0
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
     pub lines: Vec<LineProgress>,
@@ -62,6 +77,8 @@ pub struct Progress {
     pub shipments: Vec<Shipment>,
     pub returns: Vec<Return>,
     pub refunds: Vec<Refund>,
+    #[serde(default, skip_serializing_if = "Adjustment::is_zero")]
+    pub adjustment: Adjustment,
 }
 
 impl Progress {
@@ -74,12 +91,19 @@ impl Progress {
         }
     }
 
+    /// Everything captured or collected.
     pub fn captured(&self) -> i64 {
-        self.paid.iter().sum()
+        self.paid.iter().sum::<i64>() + self.adjustment.paid
     }
 
+    /// Everything refunded.
     pub fn refunded_total(&self) -> i64 {
-        self.refunded.iter().sum()
+        self.refunded.iter().sum::<i64>() + self.adjustment.refunded
+    }
+
+    /// Captured money no part of the order accounts for since an edit lowered its total (see `Adjustment`).
+    pub fn surplus(&self) -> i64 {
+        (self.adjustment.paid - self.adjustment.refunded).max(0)
     }
 
     /// Captured (or collected) and not yet refunded, per part.

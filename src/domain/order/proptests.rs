@@ -86,9 +86,10 @@ proptest! {
             match o.execute(command(&o, pick), "prop", OffsetDateTime::now_utc()) {
                 Ok(change) => {
                     for m in &change.stock {
-                        let (StockMove::Release(s, q) | StockMove::Ship(s, q) | StockMove::Restock(s, q)) = m;
+                        let (StockMove::Reserve(s, q) | StockMove::Release(s, q) | StockMove::Ship(s, q) | StockMove::Restock(s, q)) = m;
                         let i = names.iter().position(|n| *n == s.as_str()).unwrap();
                         match m {
+                            StockMove::Reserve(..) => reserved[i] += q.as_i64(),
                             StockMove::Release(..) => reserved[i] -= q.as_i64(),
                             StockMove::Ship(..) => { reserved[i] -= q.as_i64(); on_hand[i] -= q.as_i64(); }
                             StockMove::Restock(..) => on_hand[i] += q.as_i64(),

@@ -1,6 +1,7 @@
 //! Refunds: how much goes back and how it is spread over the order's parts, exact to the minor unit.
 //!
-//! By amount, the refund is spread over what each part still has refundable, by largest remainder. By units,
+//! By amount, the surplus an edit left (money above the new total) goes back first, and the rest is spread over
+//! what each part still has refundable, by largest remainder. By units,
 //! each line refunds the exact value of those units: `total * (done + q) / qty - total * done / qty`, so refunding
 //! every unit in several steps returns the line total to the fils. Never more than captured minus refunded.
 
@@ -26,11 +27,13 @@ impl Order {
             return Err(blocked(PaymentStatus::KIND, self.status.payment.as_str(), "refunded"));
         }
         let remaining = self.progress.refundable_parts();
-        let refundable: i64 = remaining.iter().sum();
-        let parts = if lines.is_empty() {
+        let surplus = self.progress.surplus();
+        let refundable: i64 = remaining.iter().sum::<i64>() + surplus;
+        let (amount_minor, parts) = if lines.is_empty() {
+            // By amount: the surplus an edit left goes back first, then the parts.
             let amount = amount.unwrap_or(refundable);
             self.check_refund(amount, refundable)?;
-            allocate(amount, &remaining)
+            (amount, allocate(amount - amount.min(surplus), &remaining))
         } else {
             self.check_lines(
                 &lines,
@@ -51,7 +54,7 @@ impl Order {
                 value[i] = i64::try_from(share).unwrap_or(i64::MAX).min(remaining[i]);
             }
             let named: i64 = value.iter().sum();
-            match amount {
+            let parts = match amount {
                 None => {
                     self.check_refund(named, refundable)?;
                     value
@@ -60,9 +63,9 @@ impl Order {
                     self.check_refund(amount, named.min(refundable))?;
                     allocate(amount, &value)
                 }
-            }
+            };
+            (parts.iter().sum(), parts)
         };
-        let amount_minor = parts.iter().sum();
         let target = if amount_minor >= refundable {
             PaymentStatus::Refunded
         } else {

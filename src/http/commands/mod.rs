@@ -8,6 +8,7 @@ mod cancel;
 mod capture;
 mod collect;
 mod deliver;
+mod edit;
 mod fail;
 mod fields;
 mod receive_return;
@@ -33,6 +34,7 @@ use super::error::{ApiError, Code, Missing};
 use super::extract::{Auth, IdempotencyKeyHeader, IfMatch, RawBody, fingerprint};
 use super::orders::{WRITE_ANY, WRITE_OWN, idempotency, order_response, own_scope, respond};
 use super::wire::OrderLimits;
+use crate::domain::catalog::Product;
 use crate::domain::order::{Command, Order};
 use crate::store::{Executed, UpdateOrder};
 
@@ -41,6 +43,7 @@ pub use cancel::CancelRequest;
 pub use capture::CaptureRequest;
 pub use collect::CollectRequest;
 pub use deliver::DeliverRequest;
+pub use edit::{EditOperationRequest, EditRequest};
 pub use fail::FailRequest;
 pub use receive_return::ReceiveRequest;
 pub use refund::RefundRequest;
@@ -183,6 +186,7 @@ pub const COMMANDS: &[Entry] = &[
     entry::<ReturnRequest>(),
     entry::<ReceiveRequest>(),
     entry::<RefundRequest>(),
+    entry::<EditRequest>(),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -290,7 +294,20 @@ async fn execute(
     }
     let key = idempotency(state, auth, key, fingerprint("POST", &path, Some(version), canonical));
     let actor = auth.0.sub.clone();
-    let apply = move |o: &mut Order| o.execute(command.clone(), &actor, OffsetDateTime::now_utc());
+    // An edit prices its added lines from the catalog rows its transaction reads, under the store's rules.
+    let catalog = match &command {
+        Command::Edit(edit) => edit.added_skus(),
+        _ => Vec::new(),
+    };
+    let policy = state.policy.clone();
+    let apply = move |o: &mut Order, products: &[Product]| {
+        let mut command = command.clone();
+        if let Command::Edit(edit) = &mut command {
+            edit.catalog = products.to_vec();
+            edit.policy = (*policy).clone();
+        }
+        o.execute(command, &actor, OffsetDateTime::now_utc())
+    };
     let customer_view = owner.is_some();
     let render = |o: &Order| order_response(spec.success, o, customer_view);
     let executed = state
@@ -300,6 +317,7 @@ async fn execute(
             order_id: id,
             expected_version: version,
             owner: owner.as_ref(),
+            catalog: &catalog,
             seller: Some(&state.seller),
             apply: &apply,
             render: &render,

@@ -72,6 +72,7 @@ codes! {
     SkuInactive = "sku_inactive", UNPROCESSABLE_ENTITY, "SKU not for sale";
     PriceUnavailable = "price_unavailable", UNPROCESSABLE_ENTITY, "No price in this currency";
     UnsupportedCountry = "unsupported_country", UNPROCESSABLE_ENTITY, "Country not served";
+    VatCountryChange = "vat_country_change", UNPROCESSABLE_ENTITY, "Country change alters VAT";
     AmountOutOfRange = "amount_out_of_range", UNPROCESSABLE_ENTITY, "Amount out of range";
     AmountInvalid = "amount_invalid", UNPROCESSABLE_ENTITY, "Invalid amount";
     RefundExceedsCaptured = "refund_exceeds_captured", UNPROCESSABLE_ENTITY, "Refund exceeds what was paid";

@@ -18,6 +18,19 @@ impl From<OrderError> for ApiError {
                 };
                 ApiError::field(pointer, detail)
             }
+            OrderError::InvalidEdit { index, field, detail } => {
+                let pointer = if field == "operations" {
+                    "/operations".to_owned()
+                } else {
+                    format!("/operations/{index}/{field}")
+                };
+                ApiError::field(pointer, detail)
+            }
+            OrderError::VatCountryChange { from, to } => ApiError::VatCountryChange {
+                from: from.as_str().to_owned(),
+                to: to.as_str().to_owned(),
+            },
+            OrderError::Pricing(p) => ApiError::Pricing(p),
             OrderError::InvalidAmount(detail) => ApiError::AmountInvalid(detail),
             OrderError::RefundExceedsCaptured { requested, refundable } => {
                 ApiError::RefundExceedsCaptured { requested, refundable }

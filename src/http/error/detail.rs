@@ -87,6 +87,10 @@ impl ApiError {
                  is a new remittance with its own reference"
             ),
             ApiError::AmountInvalid(detail) => detail.clone(),
+            ApiError::VatCountryChange { from, to } => format!(
+                "the order was placed for {from}; {to} is taxed at another VAT rate, so the address may not move \
+                 there (cancel and place a new order instead)"
+            ),
             ApiError::RefundExceedsCaptured { requested, refundable } => {
                 format!("a refund of {requested} exceeds the {refundable} still refundable")
             }

@@ -147,6 +147,11 @@ pub enum ApiError {
         reference: String,
     },
     AmountInvalid(String),
+    /// An edit moves the order to a country taxed at another VAT rate.
+    VatCountryChange {
+        from: String,
+        to: String,
+    },
     RefundExceedsCaptured {
         requested: i64,
         refundable: i64,
@@ -216,6 +221,7 @@ impl ApiError {
             ApiError::PaymentRequired => Code::PaymentRequired,
             ApiError::RemittanceConflict { .. } => Code::RemittanceConflict,
             ApiError::AmountInvalid(_) => Code::AmountInvalid,
+            ApiError::VatCountryChange { .. } => Code::VatCountryChange,
             ApiError::RefundExceedsCaptured { .. } => Code::RefundExceedsCaptured,
             ApiError::TooManyOpenOrders { .. } => Code::TooManyOpenOrders,
             ApiError::RateLimited { .. } => Code::RateLimited,

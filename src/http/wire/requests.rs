@@ -96,16 +96,7 @@ impl CreateOrderRequest {
             PaymentMethod::parse(&self.payment_method)
                 .ok_or_else(|| Invalid("payment_method is `card` or `cod`".into())),
         );
-        let s = &self.ship_to;
-        let name = errs.check("/ship_to/name", text(&s.name, 200));
-        let line1 = errs.check("/ship_to/line1", text(&s.line1, 300));
-        let line2 = match s.line2.as_deref() {
-            Some(l) => errs.check("/ship_to/line2", text(l, 300)).map(Some),
-            None => Some(None),
-        };
-        let city = errs.check("/ship_to/city", text(&s.city, 100));
-        let country = errs.check("/ship_to/country", CountryCode::parse(&s.country));
-        let phone = errs.check("/ship_to/phone", phone(&s.phone));
+        let ship_to = self.ship_to.parse_into("/ship_to", &mut errs.0);
 
         if self.lines.is_empty() {
             errs.0.push(FieldError {
@@ -138,31 +129,40 @@ impl CreateOrderRequest {
                 lines.push((sku, quantity));
             }
         }
-        match (currency, payment_method, name, line1, line2, city, country, phone) {
-            (
-                Some(currency),
-                Some(payment_method),
-                Some(name),
-                Some(line1),
-                Some(line2),
-                Some(city),
-                Some(country),
-                Some(phone),
-            ) if errs.0.is_empty() => Ok(NewOrder {
+        match (currency, payment_method, ship_to) {
+            (Some(currency), Some(payment_method), Some(ship_to)) if errs.0.is_empty() => Ok(NewOrder {
                 customer_id,
                 currency,
-                ship_to: ShipTo {
-                    name,
-                    line1: Some(line1),
-                    line2,
-                    city,
-                    country,
-                    phone: Some(phone),
-                },
+                ship_to,
                 lines,
                 payment_method,
             }),
             _ => Err(errs.0),
         }
+    }
+}
+
+impl ShipToRequest {
+    /// The address, or `None` with every bad field added to `errors` (pointers under `at`, e.g. `/ship_to`).
+    pub fn parse_into(&self, at: &str, errors: &mut Vec<FieldError>) -> Option<ShipTo> {
+        let mut errs = Errors(std::mem::take(errors));
+        let name = errs.check(format!("{at}/name"), text(&self.name, 200));
+        let line1 = errs.check(format!("{at}/line1"), text(&self.line1, 300));
+        let line2 = match self.line2.as_deref() {
+            Some(l) => errs.check(format!("{at}/line2"), text(l, 300)).map(Some),
+            None => Some(None),
+        };
+        let city = errs.check(format!("{at}/city"), text(&self.city, 100));
+        let country = errs.check(format!("{at}/country"), CountryCode::parse(&self.country));
+        let phone = errs.check(format!("{at}/phone"), phone(&self.phone));
+        *errors = errs.0;
+        Some(ShipTo {
+            name: name?,
+            line1: Some(line1?),
+            line2: line2?,
+            city: city?,
+            country: country?,
+            phone: Some(phone?),
+        })
     }
 }

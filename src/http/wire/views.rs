@@ -75,6 +75,15 @@ pub struct PaymentView {
     pub provider_ref: Option<String>,
     /// The courier's reference for cash collected; staff only (null for a customer).
     pub courier_ref: Option<String>,
+    /// What the customer still owes beyond what is captured or authorised (card orders; after an edit raised the
+    /// total, an authorisation of exactly this is the next command). Zero when nothing is due.
+    pub balance_due: MoneyView,
+    /// Money captured or authorised above the total (after an edit lowered it); refunded first by a refund. Zero
+    /// when nothing is due.
+    pub refund_due: MoneyView,
+    /// COD orders only: the cash the courier is to collect (the total while the payment is `cod_pending`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_collect: Option<MoneyView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -173,6 +182,7 @@ impl From<&Order> for OrderView {
     fn from(o: &Order) -> Self {
         let money = |minor: i64| MoneyView::from(Money::new(minor, o.currency));
         let p = &o.progress;
+        let dues = o.dues();
         OrderView {
             id: o.id,
             number: o.number.clone(),
@@ -224,6 +234,9 @@ impl From<&Order> for OrderView {
                 refundable: money(p.captured() - p.refunded_total()),
                 provider_ref: p.provider_ref.clone(),
                 courier_ref: p.courier_ref.clone(),
+                balance_due: money(dues.balance_due),
+                refund_due: money(dues.refund_due),
+                to_collect: dues.to_collect.map(money),
             },
             shipments: p
                 .shipments

@@ -240,3 +240,50 @@ impl<'a> LineArrays<'a> {
         Ok(a)
     }
 }
+
+/// See `save_edited`.
+const SAVE_EDITED: &str = "WITH u AS (UPDATE orders SET ship_to = $2::jsonb, vat_rate_bp = $3, subtotal_minor = $4, tax_minor = $5, \
+       shipping_minor = $6, shipping_tax_minor = $7, grand_total_minor = $8, search_tokens = $9, \
+       search_phone = $10 WHERE id = $1) \
+     INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, tax_class, \
+       subtotal_minor, tax_minor, total_minor) \
+     SELECT $1, * FROM unnest($11::int4[], $12::text[], $13::text[], $14::text[], $15::int4[], $16::int8[], \
+       $17::text[], $18::int8[], $19::int8[], $20::int8[])";
+
+/// What an edit changes beyond the mutable part `save_order` writes: the address (and with it the search keys),
+/// the totals and the lines, replaced as a whole: the old lines are deleted first (a delete and an insert of the
+/// same keys cannot share one statement), then the order is updated and the new lines inserted in one.
+pub(super) async fn save_edited(conn: &mut PgConnection, o: &Order) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM order_lines WHERE order_id = $1")
+        .bind(o.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let lines = LineArrays::of(o)?;
+    let keys = SearchKeys::of(o);
+    sqlx::query(SAVE_EDITED)
+        .bind(o.id)
+        .bind(serde_json::to_string(&o.ship_to).map_err(StoreError::internal)?)
+        .bind(i32::try_from(o.vat_rate.get()).map_err(StoreError::internal)?)
+        .bind(o.totals.subtotal.amount_minor())
+        .bind(o.totals.tax.amount_minor())
+        .bind(o.totals.shipping.amount_minor())
+        .bind(o.shipping_tax.amount_minor())
+        .bind(o.totals.grand_total.amount_minor())
+        .bind(&keys.tokens)
+        .bind(keys.phone.as_deref())
+        .bind(&lines.line_no)
+        .bind(&lines.sku)
+        .bind(&lines.name_en)
+        .bind(&lines.name_ar)
+        .bind(&lines.qty)
+        .bind(&lines.price)
+        .bind(&lines.class)
+        .bind(&lines.sub)
+        .bind(&lines.tax)
+        .bind(&lines.total)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}

@@ -28,16 +28,14 @@ impl DocumentSteps for PgUnitOfWork {
         .map_err(super::uow::contention_error)
     }
 
-    async fn latest_invoice(&mut self, order_id: Uuid) -> Result<Option<TaxDocument>, StoreError> {
-        let doc: Option<String> = sqlx::query_scalar(
-            "SELECT document FROM tax_documents WHERE order_id = $1 AND kind = 'invoice' \
-             ORDER BY issued_at DESC, number DESC LIMIT 1",
-        )
-        .bind(order_id)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(db_error)?;
-        doc.as_deref().map(invoicing::decode).transpose()
+    async fn documents_of(&mut self, order_id: Uuid) -> Result<Vec<TaxDocument>, StoreError> {
+        let docs: Vec<String> =
+            sqlx::query_scalar("SELECT document FROM tax_documents WHERE order_id = $1 ORDER BY issued_at, number")
+                .bind(order_id)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db_error)?;
+        docs.iter().map(|d| invoicing::decode(d)).collect()
     }
 
     async fn insert_document(&mut self, doc: &TaxDocument, store: &StoreCode, source: Uuid) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{ORDER_COLUMNS, ORDERS_WITH_LINES, lines_joined, orders_with_lines, stock_level};
+use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
@@ -239,6 +240,10 @@ impl UnitOfWork for PgUnitOfWork {
         super::create::insert_placed(&mut self.tx, placed).await
     }
 
+    async fn load_products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
+        super::pg_rows::load_products(&mut self.tx, &sku_strings(skus)).await
+    }
+
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
         let found = sqlx::query(&LOCK_ORDER)
             .bind(id)
@@ -274,6 +279,9 @@ impl UnitOfWork for PgUnitOfWork {
             self.write_stock(u.stock).await?;
         }
         self.save_order(u.order).await?;
+        if u.edited {
+            super::create::save_edited(&mut self.tx, u.order).await?;
+        }
         for event in u.events {
             self.append_event(event).await?;
         }

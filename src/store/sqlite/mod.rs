@@ -10,6 +10,7 @@ mod backfill;
 mod catalog;
 mod cod;
 mod invoices;
+mod lines;
 mod search;
 mod sqlite_rows;
 mod unpaid;

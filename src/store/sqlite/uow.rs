@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::sqlite_rows::{LINE_COLUMNS, ORDER_COLUMNS, line_row, load_products, micros, order_row, stock_level};
 use crate::audit::chain::{self, GENESIS};
+use crate::domain::catalog::Product;
 use crate::domain::events::OrderEvent;
 use crate::domain::order::Order;
 use crate::domain::stock::StockLevel;
@@ -82,31 +83,7 @@ async fn write_order(conn: &mut SqliteConnection, o: &Order, on_conflict: &str) 
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    insert_lines(conn, o).await
-}
-
-pub(super) async fn insert_lines(conn: &mut SqliteConnection, o: &Order) -> Result<(), StoreError> {
-    for (i, l) in o.lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, line_no, sku, name_en, name_ar, quantity, unit_price_minor, \
-             tax_class, subtotal_minor, tax_minor, total_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(o.id.to_string())
-        .bind(i64::try_from(i + 1).map_err(StoreError::internal)?)
-        .bind(l.sku.as_str())
-        .bind(&l.name_en)
-        .bind(&l.name_ar)
-        .bind(l.quantity.as_i64())
-        .bind(l.unit_price.amount_minor())
-        .bind(l.tax_class.as_str())
-        .bind(l.subtotal.amount_minor())
-        .bind(l.tax.amount_minor())
-        .bind(l.total.amount_minor())
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    Ok(())
+    super::lines::insert_lines(conn, o).await
 }
 
 /// Appends an event, chained onto the order's previous one (every caller holds the writer, so that is the
@@ -310,6 +287,10 @@ impl UnitOfWork for SqliteUnitOfWork {
         self.save_response(p.key, p.response).await
     }
 
+    async fn load_products(&mut self, skus: &[Sku]) -> Result<Vec<Product>, StoreError> {
+        load_products(&mut self.tx, skus).await
+    }
+
     async fn lock_order(&mut self, id: Uuid) -> Result<Option<Order>, StoreError> {
         let row = sqlx::query(&format!("{ORDER_COLUMNS} WHERE id = ?"))
             .bind(id.to_string())
@@ -347,6 +328,9 @@ impl UnitOfWork for SqliteUnitOfWork {
     async fn save_updated(&mut self, u: &Updated<'_>) -> Result<(), StoreError> {
         self.write_stock(u.stock).await?;
         self.save_order(u.order).await?;
+        if u.edited {
+            super::lines::save_edited(&mut self.tx, u.order).await?;
+        }
         for event in u.events {
             append_event(&mut self.tx, event, None).await?;
         }

@@ -1,0 +1,188 @@
+//! What an edit leaves owed, over HTTP on SQLite and PostgreSQL (docs/api.md, "Editing an order"; docs/invoices.md):
+//! `balance_due` on authorised and captured card orders settled by an authorisation of the balance and its
+//! capture (with a further invoice for the difference), `refund_due` settled by a refund (with a credit note), and
+//! the cash a COD order's courier is to collect.
+
+mod common;
+
+use common::{TestApp, order_body};
+use serde_json::{Value, json};
+
+fn minor(v: &Value) -> i64 {
+    v["amount_minor"].as_i64().unwrap()
+}
+
+fn due(o: &Value, what: &str) -> i64 {
+    minor(&o["payment"][what])
+}
+
+async fn place(app: &TestApp, lines: &[(&str, i64)], method: &str) -> Value {
+    let mut body = order_body("AED", "AE", lines);
+    body["payment_method"] = json!(method);
+    let response = app
+        .create_order(&app.staff(), &uuid::Uuid::new_v4().to_string(), &body)
+        .await;
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+async fn edit(app: &TestApp, o: &Value, operations: Value) -> Value {
+    app.step(o, "edits", Some(json!({ "operations": operations }))).await
+}
+
+async fn documents(app: &TestApp, o: &Value) -> Value {
+    let path = format!("{}/v1/orders/{}/invoices", app.api, o["id"].as_str().unwrap());
+    let response = app.client.get(path).bearer_auth(app.staff()).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn shop(app: &TestApp) {
+    for (sku, price) in [("A", 1000), ("B", 2500), ("C", 750)] {
+        app.stocked(sku, price, "AED", 10).await;
+    }
+}
+
+async fn an_authorised_order_made_dearer_owes_a_balance(app: TestApp) {
+    shop(&app).await;
+    let o = place(&app, &[("A", 2)], "card").await;
+    let o = app
+        .step(
+            &o,
+            "payment/authorize",
+            Some(json!({"amount_minor": 2100, "provider_ref": "psp-1"})),
+        )
+        .await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 0));
+    let o = edit(&app, &o, json!([{"op": "set_quantity", "sku": "A", "quantity": 3}])).await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (1050, 0));
+    let wrong = app
+        .command(
+            &app.staff(),
+            o["id"].as_str().unwrap(),
+            "payment/authorize",
+            o["version"].as_i64().unwrap(),
+            "wrong",
+            Some(json!({"amount_minor": 3150, "provider_ref": "psp-2"})),
+        )
+        .await;
+    common::assert_problem(wrong, 422, "amount_invalid").await;
+    let o = app
+        .step(
+            &o,
+            "payment/authorize",
+            Some(json!({"amount_minor": 1050, "provider_ref": "psp-2"})),
+        )
+        .await;
+    assert_eq!(due(&o, "balance_due"), 0);
+    assert_eq!(minor(&o["payment"]["authorized"]), 3150);
+    let o = app
+        .step(&o, "payment/capture", Some(json!({"amount_minor": 3150})))
+        .await;
+    let docs = documents(&app, &o).await;
+    assert_eq!(docs["invoices"].as_array().unwrap().len(), 1, "{docs}");
+    assert_eq!(docs["invoices"][0]["totals"]["grand_total"]["amount_minor"], 3150);
+}
+
+async fn an_authorised_order_made_cheaper_owes_a_refund_until_its_total_is_captured(app: TestApp) {
+    shop(&app).await;
+    let o = place(&app, &[("A", 2), ("B", 1)], "card").await;
+    let o = app
+        .step(
+            &o,
+            "payment/authorize",
+            Some(json!({"amount_minor": 4725, "provider_ref": "psp-1"})),
+        )
+        .await;
+    let o = edit(&app, &o, json!([{"op": "remove_line", "sku": "B"}])).await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 2625));
+    let o = app
+        .step(&o, "payment/capture", Some(json!({"amount_minor": 2100})))
+        .await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 0));
+}
+
+/// Captured and invoiced; made cheaper, then dearer: a credit note for the surplus refunded, and a further invoice
+/// for exactly the difference once the balance is captured.
+async fn a_captured_order_edited_both_ways_keeps_its_documents_exact(app: TestApp) {
+    shop(&app).await;
+    let o = place(&app, &[("A", 2), ("B", 1)], "card").await;
+    let o = app
+        .step(
+            &o,
+            "payment/authorize",
+            Some(json!({"amount_minor": 4725, "provider_ref": "psp-1"})),
+        )
+        .await;
+    let o = app
+        .step(&o, "payment/capture", Some(json!({"amount_minor": 4725})))
+        .await;
+    let o = edit(&app, &o, json!([{"op": "remove_line", "sku": "B"}])).await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 2625));
+    let o = app.step(&o, "refunds", Some(json!({"amount_minor": 2625}))).await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 0));
+    assert_eq!(minor(&o["payment"]["captured"]), 4725);
+    assert_eq!(minor(&o["payment"]["refunded"]), 2625);
+
+    let o = edit(&app, &o, json!([{"op": "add_line", "sku": "C", "quantity": 2}])).await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (1575, 0));
+    let o = app
+        .step(
+            &o,
+            "payment/authorize",
+            Some(json!({"amount_minor": 1575, "provider_ref": "psp-2"})),
+        )
+        .await;
+    let o = app
+        .step(&o, "payment/capture", Some(json!({"amount_minor": 1575})))
+        .await;
+    assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 0));
+
+    let docs = documents(&app, &o).await;
+    let invoices = docs["invoices"].as_array().unwrap();
+    let notes = docs["credit_notes"].as_array().unwrap();
+    assert_eq!((invoices.len(), notes.len()), (2, 1), "{docs}");
+    let (first, further, note) = (&invoices[0], &invoices[1], &notes[0]);
+    assert_eq!(first["totals"]["grand_total"]["amount_minor"], 4725);
+    // The surplus's VAT in the invoice's proportion: 2625 × 225 / 4725 = 125.
+    assert_eq!(note["totals"]["grand_total"]["amount_minor"], 2625);
+    assert_eq!(note["totals"]["vat"]["amount_minor"], 125);
+    assert_eq!(note["references"], first["number"]);
+    assert_eq!(note["lines"][0]["sku"], "adjustment");
+    // The further invoice: two C at 7.50 with 5% VAT, referencing the first.
+    assert_eq!(further["references"], first["number"]);
+    assert_eq!(further["totals"]["grand_total"]["amount_minor"], 1575);
+    assert_eq!(further["totals"]["vat"]["amount_minor"], 75);
+    assert_eq!(
+        further["lines"],
+        json!([{"sku": "C", "name_en": "Item C", "name_ar": "منتج", "quantity": 2,
+                "unit_price": {"amount_minor": 750, "currency": "AED"}, "vat_rate_bp": 500,
+                "vat": {"amount_minor": 75, "currency": "AED"}, "total": {"amount_minor": 1575, "currency": "AED"}}])
+    );
+    let invoiced = 4725 - 2625 + 1575;
+    assert_eq!(
+        invoiced,
+        minor(&o["totals"]["grand_total"]),
+        "the documents add up to the order"
+    );
+}
+
+async fn a_cod_order_collects_its_new_total(app: TestApp) {
+    shop(&app).await;
+    let o = place(&app, &[("A", 1)], "cod").await;
+    assert_eq!(due(&o, "to_collect"), 1050);
+    let o = edit(&app, &o, json!([{"op": "set_quantity", "sku": "A", "quantity": 2}])).await;
+    assert_eq!(
+        (due(&o, "to_collect"), due(&o, "balance_due"), due(&o, "refund_due")),
+        (2100, 0, 0)
+    );
+    let o = app.step(&o, "cancel", None).await;
+    assert_eq!(due(&o, "to_collect"), 0, "a cancelled COD order owes no cash");
+}
+
+on_both_backends!(
+    an_authorised_order_made_dearer_owes_a_balance,
+    an_authorised_order_made_cheaper_owes_a_refund_until_its_total_is_captured,
+    a_captured_order_edited_both_ways_keeps_its_documents_exact,
+    a_cod_order_collects_its_new_total,
+);
