@@ -1,7 +1,9 @@
 //! Property tests through the real stores (SQLite and PostgreSQL): random sequences of valid and invalid
 //! commands on several orders never break stock or money. After every step, for every SKU, reserved equals the
 //! unshipped quantity of orders that are not cancelled, and on hand equals the initial count minus what shipped
-//! plus what was restocked.
+//! plus what was restocked. Edits (re-counting a line, or taking it off and adding it back at today's price) are
+//! among the commands, so the stores' rewriting of lines, totals and stock is held to the same invariants and to
+//! replay.
 
 mod common;
 
@@ -13,7 +15,7 @@ use orderly::domain::catalog::Product;
 use orderly::domain::currency::Currency;
 use orderly::domain::events::SkuQuantity;
 use orderly::domain::invoice::Seller;
-use orderly::domain::order::{Command, NewOrder, Order, PaymentMethod, ShipTo};
+use orderly::domain::order::{Command, Edit, EditOperation, NewOrder, Order, PaymentMethod, ShipTo};
 use orderly::domain::pricing::PricingPolicy;
 use orderly::domain::status::OrderStatus;
 use orderly::domain::tax::TaxClass;
@@ -52,7 +54,7 @@ fn render(_: &Order) -> StoredResponse {
 fn command(o: &Order, (kind, a, b): (u8, u32, u32)) -> Command {
     let sku = SKUS[a as usize % SKUS.len()];
     let total = o.totals.grand_total.amount_minor();
-    match kind % 10 {
+    match kind % 12 {
         0 => Command::Cancel { reason: None },
         1 => Command::Authorize {
             amount_minor: total,
@@ -83,11 +85,31 @@ fn command(o: &Order, (kind, a, b): (u8, u32, u32)) -> Command {
             amount_minor: total,
             courier_ref: "d".into(),
         },
-        _ => Command::Refund {
+        9 => Command::Refund {
             amount_minor: Some(i64::from(a % 4000) + 1),
             lines: vec![],
             reason: None,
         },
+        kind => {
+            let (sku, quantity) = (
+                Sku::parse(sku).unwrap(),
+                Quantity::parse(i64::from(b % 6 + 1), 9).unwrap(),
+            );
+            let operations = if kind % 12 == 10 {
+                vec![EditOperation::SetQuantity { sku, quantity }]
+            } else {
+                vec![
+                    EditOperation::RemoveLine { sku: sku.clone() },
+                    EditOperation::AddLine { sku, quantity },
+                ]
+            };
+            Command::Edit(Box::new(Edit {
+                operations,
+                catalog: Vec::new(),
+                policy: PricingPolicy::default(),
+                max_lines: 100,
+            }))
+        }
     }
 }
 
@@ -204,7 +226,18 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                 .map(|r| r.lines.clone()),
             _ => None,
         };
-        let apply = |o: &mut Order, _: &[Product]| o.execute(cmd.clone(), "prop", OffsetDateTime::now_utc());
+        // An edit prices what it adds from the catalog rows the store reads in its transaction.
+        let catalog = match &cmd {
+            Command::Edit(edit) => edit.added_skus(),
+            _ => Vec::new(),
+        };
+        let apply = |o: &mut Order, products: &[Product]| {
+            let mut cmd = cmd.clone();
+            if let Command::Edit(edit) = &mut cmd {
+                edit.catalog = products.to_vec();
+            }
+            o.execute(cmd, "prop", OffsetDateTime::now_utc())
+        };
         let result = store
             .update_order(UpdateOrder {
                 idempotency: &key(step),
@@ -215,7 +248,7 @@ async fn run_case(backend: Backend, cod: Vec<bool>, picks: Vec<Pick>) {
                     name: "Property Store".into(),
                     vat_number: "300000000000003".into(),
                 }),
-                catalog: &[],
+                catalog: &catalog,
                 apply: &apply,
                 render: &render,
                 refuse: &|e| StoredResponse {
