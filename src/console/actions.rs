@@ -10,7 +10,8 @@ use super::csrf::random_token;
 use super::i18n::Lang;
 use crate::domain::Money;
 use crate::domain::events::SkuQuantity;
-use crate::domain::order::{Command, Order};
+use crate::domain::order::{Command, Edit, EditOperation, Order};
+use crate::domain::pricing::PricingPolicy;
 use crate::domain::values::Quantity;
 
 /// A line of a form that names units (ship, return, refund): at most `max` units of `sku`.
@@ -20,6 +21,8 @@ pub struct OfferLine {
     pub sku: String,
     pub name: String,
     pub max: u32,
+    /// Units on the order now (what the edit form starts from).
+    pub current: u32,
 }
 
 /// One action form.
@@ -79,6 +82,7 @@ fn lines_left(order: &Order, lang: Lang, left: impl Fn(usize) -> u32) -> (Vec<Of
                 line.name_en.clone()
             },
             max,
+            current: line.quantity.get(),
         });
         all.push(SkuQuantity {
             sku: line.sku.clone(),
@@ -203,8 +207,30 @@ pub fn offers(order: &Order, lang: Lang) -> Vec<Offer> {
     if accepts(order, Command::Fail { reason: None }) {
         out.push(Offer::new(order, "fail"));
     }
+    // An edit that changes nothing tells whether the order takes edits at all (nothing shipped, payment open).
+    if let Some(first) = order.lines.first() {
+        let unchanged = Command::Edit(Box::new(Edit {
+            operations: vec![EditOperation::SetQuantity {
+                sku: first.sku.clone(),
+                quantity: first.quantity,
+            }],
+            catalog: Vec::new(),
+            policy: PricingPolicy::default(),
+            max_lines: usize::MAX,
+        }));
+        if accepts(order, unchanged) {
+            let (lines, _) = lines_left(order, lang, |_| EDIT_MAX_UNITS);
+            out.push(Offer {
+                lines,
+                ..Offer::new(order, "edit")
+            });
+        }
+    }
     if accepts(order, Command::Cancel { reason: None }) {
         out.push(Offer::new(order, "cancel"));
     }
     out
 }
+
+/// The most units the edit form suggests per line; the API's own limit (`max_quantity`) still applies.
+const EDIT_MAX_UNITS: u32 = 1000;

@@ -46,10 +46,12 @@ pub fn parse_amount(raw: &str, currency: Currency) -> Option<i64> {
     padded.parse().ok()
 }
 
-/// The API's JSON body for a form, and which JSON line is which line of the order.
+/// The API's JSON body for a form, and which JSON line is which line of the order; for an edit, the form fields
+/// each operation came from (for its `sku` and its `quantity`).
 struct Body {
     json: Value,
     line_index: Vec<usize>,
+    op_fields: Vec<(String, String)>,
 }
 
 fn text(fields: &Fields, name: &str, body: &mut Map<String, Value>) {
@@ -114,16 +116,77 @@ fn body_of(action: &str, fields: &Fields, order: &Order) -> Result<Body, ActionE
             body.insert("lines".into(), Value::Array(lines));
         }
     }
+    let mut op_fields = Vec::new();
+    if action == "edit" {
+        let operations = edit_operations(fields, order, &mut op_fields, &mut error)?;
+        body.insert("operations".into(), Value::Array(operations));
+    }
     Ok(Body {
         json: Value::Object(body),
         line_index,
+        op_fields,
     })
 }
 
+/// The edit form as operations: a line set to 0 is taken off, a changed count is set, and a SKU given is added.
+fn edit_operations(
+    fields: &Fields,
+    order: &Order,
+    op_fields: &mut Vec<(String, String)>,
+    error: &mut ActionError,
+) -> Result<Vec<Value>, ActionError> {
+    let mut operations = Vec::new();
+    for (i, line) in order.lines.iter().enumerate() {
+        let name = format!("qty_{i}");
+        let Some(raw) = fields.get(&name).map(str::trim).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let sku = line.sku.as_str();
+        match raw.parse::<i64>() {
+            Ok(0) => operations.push(json!({"op": "remove_line", "sku": sku})),
+            Ok(q) if q == line.quantity.as_i64() => continue,
+            Ok(q) => operations.push(json!({"op": "set_quantity", "sku": sku, "quantity": q})),
+            Err(_) => {
+                error.fields.insert(name, "a whole number of units".into());
+                return Err(std::mem::take(error));
+            }
+        }
+        op_fields.push((name.clone(), name));
+    }
+    if let Some(sku) = fields.get("add_sku").map(str::trim).filter(|v| !v.is_empty()) {
+        let raw = fields.get("add_qty").map(str::trim).unwrap_or("1");
+        let Ok(quantity) = raw.parse::<i64>() else {
+            error.fields.insert("add_qty".into(), "a whole number of units".into());
+            return Err(std::mem::take(error));
+        };
+        operations.push(json!({"op": "add_line", "sku": sku, "quantity": quantity}));
+        op_fields.push(("add_sku".into(), "add_qty".into()));
+    }
+    if operations.is_empty() {
+        error
+            .general
+            .push("Nothing to change: set a line's units or add a product.".into());
+        return Err(std::mem::take(error));
+    }
+    Ok(operations)
+}
+
 /// The form field a JSON pointer of the body names, if any.
-fn field_of(pointer: &str, line_index: &[usize]) -> Option<String> {
+fn field_of(pointer: &str, line_index: &[usize], op_fields: &[(String, String)]) -> Option<String> {
     let path: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
     match path.as_slice() {
+        ["operations", j, rest @ ..] => {
+            let (sku, quantity) = op_fields.get(j.parse::<usize>().ok()?)?;
+            Some(
+                if rest.first() == Some(&"quantity") {
+                    quantity
+                } else {
+                    sku
+                }
+                .clone(),
+            )
+        }
+        ["operations"] => None,
         ["amount_minor"] => Some("amount".into()),
         ["lines", j, ..] => j
             .parse::<usize>()
@@ -137,7 +200,7 @@ fn field_of(pointer: &str, line_index: &[usize]) -> Option<String> {
 }
 
 /// A problem document (fresh or replayed) as the order page shows it.
-fn action_error(action: &str, problem: &Value, line_index: &[usize]) -> ActionError {
+fn action_error(action: &str, problem: &Value, body: &Body) -> ActionError {
     let mut out = ActionError {
         action: action.to_owned(),
         ..ActionError::default()
@@ -145,7 +208,10 @@ fn action_error(action: &str, problem: &Value, line_index: &[usize]) -> ActionEr
     let listed = problem["errors"].as_array().cloned().unwrap_or_default();
     for e in &listed {
         let detail = e["detail"].as_str().unwrap_or("").to_owned();
-        match e["pointer"].as_str().and_then(|p| field_of(p, line_index)) {
+        match e["pointer"]
+            .as_str()
+            .and_then(|p| field_of(p, &body.line_index, &body.op_fields))
+        {
             Some(field) => {
                 out.fields.insert(field, detail);
             }
@@ -201,7 +267,7 @@ pub async fn act(
         sub_id: fields.get("target").and_then(|t| Uuid::parse_str(t).ok()),
         key,
         version,
-        body: body.json,
+        body: body.json.clone(),
     };
     let back = format!("/console/orders/{id}?done={action}");
     let problem = match submit(&state, &staff.auth(), submission).await {
@@ -227,7 +293,7 @@ pub async fn act(
             serde_json::to_value(e.problem()).unwrap_or(Value::Null),
         ),
     };
-    let error = action_error(&action, &problem.1, &body.line_index);
+    let error = action_error(&action, &problem.1, &body);
     let status = StatusCode::from_u16(problem.0).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
     // The page shows the order as it is now, with fresh keys on its forms.
     match state.store.get_order(id).await {
@@ -254,9 +320,20 @@ mod tests {
 
     #[test]
     fn pointers_name_the_form_s_fields() {
-        assert_eq!(field_of("/amount_minor", &[]).as_deref(), Some("amount"));
-        assert_eq!(field_of("/lines/1/quantity", &[0, 2]).as_deref(), Some("qty_2"));
-        assert_eq!(field_of("/carrier", &[]).as_deref(), Some("carrier"));
-        assert_eq!(field_of("/", &[]), None);
+        assert_eq!(field_of("/amount_minor", &[], &[]).as_deref(), Some("amount"));
+        assert_eq!(field_of("/lines/1/quantity", &[0, 2], &[]).as_deref(), Some("qty_2"));
+        assert_eq!(field_of("/carrier", &[], &[]).as_deref(), Some("carrier"));
+        assert_eq!(field_of("/", &[], &[]), None);
+        let ops = [
+            ("qty_1".to_owned(), "qty_1".to_owned()),
+            ("add_sku".to_owned(), "add_qty".to_owned()),
+        ];
+        assert_eq!(field_of("/operations/1/sku", &[], &ops).as_deref(), Some("add_sku"));
+        assert_eq!(
+            field_of("/operations/1/quantity", &[], &ops).as_deref(),
+            Some("add_qty")
+        );
+        assert_eq!(field_of("/operations/0/quantity", &[], &ops).as_deref(), Some("qty_1"));
+        assert_eq!(field_of("/operations", &[], &ops), None);
     }
 }

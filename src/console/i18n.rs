@@ -175,6 +175,13 @@ words! {
     "request_return" => "Open a return", "فتح مرتجع";
     "receive_return" => "Receive the return", "استلام المرتجع";
     "refund" => "Refund", "استرداد";
+    "edit" => "Change the order", "تعديل الطلب";
+    "edit_help" => "Set a line to 0 to take it off. Lines keep their price; a product added is priced now. The address is changed through the API.", "اجعل الكمية 0 لحذف البند. تحتفظ البنود بسعرها، ويُسعَّر المنتج المضاف بسعره الحالي. يُغيَّر العنوان عبر واجهة البرمجة.";
+    "add_sku" => "Add a product (SKU)", "إضافة منتج (رمز المنتج)";
+    "add_qty" => "Units of it", "عدد وحداته";
+    "balance_due" => "Balance due", "المبلغ المستحق";
+    "refund_due" => "Refund due", "المبلغ الواجب رده";
+    "to_collect" => "Cash to collect", "النقد المطلوب تحصيله";
     "carrier" => "Carrier", "شركة الشحن";
     "tracking_number" => "Tracking number", "رقم التتبع";
     "amount" => "Amount", "المبلغ";

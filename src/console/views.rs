@@ -120,6 +120,10 @@ pub struct OrderView {
     pub authorized: String,
     pub paid: String,
     pub refunded: String,
+    /// What is owed either way after an edit (empty when nothing is): balance due, refund due, cash to collect.
+    pub balance_due: Option<String>,
+    pub refund_due: Option<String>,
+    pub to_collect: Option<String>,
     pub shipments: Vec<serde_json::Value>,
     pub returns: Vec<serde_json::Value>,
     pub refunds: Vec<serde_json::Value>,
@@ -138,6 +142,7 @@ fn units(lines: &[crate::domain::events::SkuQuantity]) -> String {
 pub fn order_view(lang: Lang, o: &Order, events: &[OrderEvent]) -> OrderView {
     let c = o.currency;
     let p = &o.progress;
+    let dues = o.dues();
     let lines = o
         .lines
         .iter()
@@ -212,6 +217,9 @@ pub fn order_view(lang: Lang, o: &Order, events: &[OrderEvent]) -> OrderView {
         authorized: money(p.authorized_minor, c),
         paid: money(p.captured(), c),
         refunded: money(p.refunded_total(), c),
+        balance_due: (dues.balance_due > 0).then(|| money(dues.balance_due, c)),
+        refund_due: (dues.refund_due > 0).then(|| money(dues.refund_due, c)),
+        to_collect: dues.to_collect.filter(|m| *m > 0).map(|m| money(m, c)),
         shipments,
         returns,
         refunds,

@@ -17,7 +17,7 @@ crate::on_both_backends!(
     customers_forms_without_csrf_and_missing_scopes_are_refused,
 );
 
-async fn sign_in_as_staff(b: &Client, app: &TestApp) {
+pub(crate) async fn sign_in_as_staff(b: &Client, app: &TestApp) {
     b.goto(&format!("{}/console/sign-in", app.api))
         .await
         .expect("sign-in page");
@@ -25,7 +25,7 @@ async fn sign_in_as_staff(b: &Client, app: &TestApp) {
     wait_url(b, |path, _| path == "/console/orders").await;
 }
 
-async fn open_order(b: &Client, app: &TestApp, id: &str) {
+pub(crate) async fn open_order(b: &Client, app: &TestApp, id: &str) {
     b.goto(&format!("{}/console/orders/{id}", app.api))
         .await
         .expect("order page");
@@ -45,7 +45,7 @@ async fn timeline(b: &Client) -> Vec<String> {
 }
 
 /// Submits an action form and checks it was applied (the page says so).
-async fn act(b: &Client, action: &str) {
+pub(crate) async fn act(b: &Client, action: &str) {
     click(b, &format!("#do-{action}")).await;
     wait_for(b, &format!("#done[data-action={action}]")).await;
 }
