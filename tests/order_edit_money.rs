@@ -5,25 +5,12 @@
 
 mod common;
 
-use common::{TestApp, order_body};
+use common::TestApp;
+use common::shop::{minor, pay, place, shop};
 use serde_json::{Value, json};
-
-fn minor(v: &Value) -> i64 {
-    v["amount_minor"].as_i64().unwrap()
-}
 
 fn due(o: &Value, what: &str) -> i64 {
     minor(&o["payment"][what])
-}
-
-async fn place(app: &TestApp, lines: &[(&str, i64)], method: &str) -> Value {
-    let mut body = order_body("AED", "AE", lines);
-    body["payment_method"] = json!(method);
-    let response = app
-        .create_order(&app.staff(), &uuid::Uuid::new_v4().to_string(), &body)
-        .await;
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
 }
 
 async fn edit(app: &TestApp, o: &Value, operations: Value) -> Value {
@@ -37,22 +24,10 @@ async fn documents(app: &TestApp, o: &Value) -> Value {
     response.json().await.unwrap()
 }
 
-async fn shop(app: &TestApp) {
-    for (sku, price) in [("A", 1000), ("B", 2500), ("C", 750)] {
-        app.stocked(sku, price, "AED", 10).await;
-    }
-}
-
 async fn an_authorised_order_made_dearer_owes_a_balance(app: TestApp) {
     shop(&app).await;
     let o = place(&app, &[("A", 2)], "card").await;
-    let o = app
-        .step(
-            &o,
-            "payment/authorize",
-            Some(json!({"amount_minor": 2100, "provider_ref": "psp-1"})),
-        )
-        .await;
+    let o = pay(&app, &o, 2100, false).await;
     assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 0));
     let o = edit(&app, &o, json!([{"op": "set_quantity", "sku": "A", "quantity": 3}])).await;
     assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (1050, 0));
@@ -67,13 +42,7 @@ async fn an_authorised_order_made_dearer_owes_a_balance(app: TestApp) {
         )
         .await;
     common::assert_problem(wrong, 422, "amount_invalid").await;
-    let o = app
-        .step(
-            &o,
-            "payment/authorize",
-            Some(json!({"amount_minor": 1050, "provider_ref": "psp-2"})),
-        )
-        .await;
+    let o = pay(&app, &o, 1050, false).await;
     assert_eq!(due(&o, "balance_due"), 0);
     assert_eq!(minor(&o["payment"]["authorized"]), 3150);
     let o = app
@@ -87,13 +56,7 @@ async fn an_authorised_order_made_dearer_owes_a_balance(app: TestApp) {
 async fn an_authorised_order_made_cheaper_owes_a_refund_until_its_total_is_captured(app: TestApp) {
     shop(&app).await;
     let o = place(&app, &[("A", 2), ("B", 1)], "card").await;
-    let o = app
-        .step(
-            &o,
-            "payment/authorize",
-            Some(json!({"amount_minor": 4725, "provider_ref": "psp-1"})),
-        )
-        .await;
+    let o = pay(&app, &o, 4725, false).await;
     let o = edit(&app, &o, json!([{"op": "remove_line", "sku": "B"}])).await;
     assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 2625));
     let o = app
@@ -107,16 +70,7 @@ async fn an_authorised_order_made_cheaper_owes_a_refund_until_its_total_is_captu
 async fn a_captured_order_edited_both_ways_keeps_its_documents_exact(app: TestApp) {
     shop(&app).await;
     let o = place(&app, &[("A", 2), ("B", 1)], "card").await;
-    let o = app
-        .step(
-            &o,
-            "payment/authorize",
-            Some(json!({"amount_minor": 4725, "provider_ref": "psp-1"})),
-        )
-        .await;
-    let o = app
-        .step(&o, "payment/capture", Some(json!({"amount_minor": 4725})))
-        .await;
+    let o = pay(&app, &o, 4725, true).await;
     let o = edit(&app, &o, json!([{"op": "remove_line", "sku": "B"}])).await;
     assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 2625));
     let o = app.step(&o, "refunds", Some(json!({"amount_minor": 2625}))).await;
@@ -126,16 +80,7 @@ async fn a_captured_order_edited_both_ways_keeps_its_documents_exact(app: TestAp
 
     let o = edit(&app, &o, json!([{"op": "add_line", "sku": "C", "quantity": 2}])).await;
     assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (1575, 0));
-    let o = app
-        .step(
-            &o,
-            "payment/authorize",
-            Some(json!({"amount_minor": 1575, "provider_ref": "psp-2"})),
-        )
-        .await;
-    let o = app
-        .step(&o, "payment/capture", Some(json!({"amount_minor": 1575})))
-        .await;
+    let o = pay(&app, &o, 1575, true).await;
     assert_eq!((due(&o, "balance_due"), due(&o, "refund_due")), (0, 0));
 
     let docs = documents(&app, &o).await;

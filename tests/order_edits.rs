@@ -4,13 +4,10 @@
 
 mod common;
 
+use common::shop::{minor, place, shop};
 use common::{TestApp, assert_problem, order_body};
 use futures::future::join_all;
 use serde_json::{Value, json};
-
-fn minor(v: &Value) -> i64 {
-    v["amount_minor"].as_i64().unwrap()
-}
 
 fn id(o: &Value) -> &str {
     o["id"].as_str().unwrap()
@@ -18,23 +15,6 @@ fn id(o: &Value) -> &str {
 
 fn version(o: &Value) -> i64 {
     o["version"].as_i64().unwrap()
-}
-
-/// Three products in AED with ten of each on hand: A at 10.00, B at 25.00, C at 7.50.
-async fn shop(app: &TestApp) {
-    for (sku, price) in [("A", 1000), ("B", 2500), ("C", 750)] {
-        app.stocked(sku, price, "AED", 10).await;
-    }
-}
-
-async fn place(app: &TestApp, lines: &[(&str, i64)], method: &str) -> Value {
-    let mut body = order_body("AED", "AE", lines);
-    body["payment_method"] = json!(method);
-    let response = app
-        .create_order(&app.staff(), &uuid::Uuid::new_v4().to_string(), &body)
-        .await;
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
 }
 
 async fn edit(app: &TestApp, o: &Value, key: &str, operations: Value) -> reqwest::Response {

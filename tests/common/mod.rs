@@ -4,6 +4,7 @@
 
 pub mod cod;
 pub mod legacy;
+pub mod shop;
 
 use std::sync::Arc;
 
