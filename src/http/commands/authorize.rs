@@ -31,7 +31,8 @@ impl OrderCommand for AuthorizeRequest {
         problems: &[Code::InvalidTransition, Code::AmountInvalid],
         summary: "Record a card authorisation",
         description: "The provider authorised the order's grand total (any other amount is `amount_invalid`); \
-                      an open order becomes confirmed.",
+                      an open order becomes confirmed. After an edit raised the total of an authorised or captured \
+                      order, the amount is `payment.balance_due` instead, and adds to what is authorised.",
     };
 
     fn into_command(self, _: Context) -> Result<Command, ApiError> {

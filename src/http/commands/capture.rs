@@ -26,7 +26,8 @@ impl OrderCommand for CaptureRequest {
         body_optional: false,
         problems: &[Code::InvalidTransition, Code::AmountInvalid],
         summary: "Capture an authorised payment",
-        description: "Captures part or all of what is still authorised; partial captures add up.",
+        description: "Captures part or all of what is still authorised, up to what the grand total still lacks; \
+                      partial captures add up.",
     };
 
     fn into_command(self, _: Context) -> Result<Command, ApiError> {
