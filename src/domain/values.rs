@@ -26,6 +26,11 @@ impl Sku {
                 "a SKU is 1 to 64 characters of letters, digits, '-', '_' and '.'",
             ));
         }
+        if raw == crate::domain::invoice::SHIPPING_SKU {
+            return Err(invalid(
+                "`shipping` names the shipping line of invoices and is not a product's SKU",
+            ));
+        }
         Ok(Sku(raw.to_owned()))
     }
 

@@ -1,14 +1,14 @@
-//! Issuing tax invoices and credit notes inside an order's write transaction (docs/invoices.md): the payment that
-//! makes an order paid in full issues its invoice, every refund after it a credit note. Numbers come from a counter
-//! row per (kind, store, UTC year) locked by the transaction, so they are gap-free: a transaction that rolls back
-//! gives its number back. The documents are append-only; the reads serve the API.
+//! Issuing tax invoices and credit notes inside an order's write transaction (docs/invoices.md): the event that
+//! makes an order paid in full issues its invoice, refunds and edits after it credit notes and further invoices.
+//! Numbers come from a counter row per (kind, store, UTC year) locked by the transaction, so they are gap-free: a
+//! transaction that rolls back gives its number back. The documents are append-only; the reads serve the API.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::events::{Change, OrderEvent};
+use crate::domain::events::OrderEvent;
 use crate::domain::invoice::{self, DocumentKind, Seller, TaxDocument};
 use crate::domain::order::Order;
 use crate::domain::values::StoreCode;
@@ -51,10 +51,12 @@ async fn number(
     Ok(kind.number(&order.store, year, seq))
 }
 
-/// Issues what `events` call for on `order` (as it is after them): an invoice when a capture made it paid in full
-/// or its cash was collected, a further invoice for the difference when a capture pays for a total an edit raised
-/// after the first, a credit note for each refund of an invoiced order. An order paid before invoices existed has
-/// no invoice, and its refunds no credit note.
+/// Issues what `events` call for on `order` (as it is after them; `invoice::due` decides): the invoice when the
+/// order becomes paid in full, then credit notes and further invoices that keep the documents charging what the
+/// order retains. An order paid before invoices existed has no invoice, and nothing is issued for it.
+///
+/// Each document records the event that caused it; the second document of one event records a name-based UUID
+/// (v5) of the event's id and the document's kind, so `source_event` stays unique and points back to the event.
 pub(crate) async fn issue(
     steps: &mut dyn DocumentSteps,
     order: &Order,
@@ -65,55 +67,30 @@ pub(crate) async fn issue(
     let now = crate::domain::order::now_micros(now);
     let mut issued = Vec::new();
     for event in events {
-        if !matches!(
-            event.change,
-            Change::PaymentCaptured { .. } | Change::CodCollected { .. } | Change::Refunded { .. }
-        ) {
+        if !invoice::may_issue(&event.change) {
+            continue;
+        }
+        let mut docs = steps.documents_of(order.id).await?;
+        let drafts = invoice::due(order, &docs, &event.change);
+        if drafts.is_empty() {
             continue;
         }
         let seller =
             seller.ok_or_else(|| StoreError::internal(anyhow::anyhow!("no seller to issue a tax document")))?;
-        let paid_in_full = order.is_paid_in_full();
-        let doc = match &event.change {
-            Change::PaymentCaptured { .. } if paid_in_full => {
-                let earlier = steps.documents_of(order.id).await?;
-                if earlier.is_empty() {
-                    let number = number(steps, DocumentKind::Invoice, order, now).await?;
-                    invoice::invoice(order, seller, number, now)
-                } else if invoice::invoiced_net(&earlier) < order.totals.grand_total.amount_minor() {
-                    let number = number(steps, DocumentKind::Invoice, order, now).await?;
-                    invoice::further_invoice(order, &earlier, seller, number, now)
-                } else {
-                    continue;
-                }
-            }
-            Change::CodCollected { .. } => {
-                let number = number(steps, DocumentKind::Invoice, order, now).await?;
-                invoice::invoice(order, seller, number, now)
-            }
-            Change::Refunded {
-                amount_minor,
-                parts,
-                units,
-                ..
-            } => {
-                let earlier = steps.documents_of(order.id).await?;
-                if !earlier.iter().any(|d| d.kind == DocumentKind::Invoice) {
-                    continue;
-                }
-                let number = number(steps, DocumentKind::CreditNote, order, now).await?;
-                let refund = invoice::Refund {
-                    amount_minor: *amount_minor,
-                    parts,
-                    units,
-                };
-                invoice::credit_note(order, &earlier, &refund, seller, number, now)
-            }
-            _ => continue,
+        for (i, draft) in drafts.into_iter().enumerate() {
+            let number = number(steps, draft.kind, order, now).await?;
+            let doc = draft
+                .issue(order, &docs, seller, number, now)
+                .map_err(StoreError::internal)?;
+            let source = if i == 0 {
+                event.id
+            } else {
+                Uuid::new_v5(&event.id, doc.kind.as_str().as_bytes())
+            };
+            steps.insert_document(&doc, &order.store, source).await?;
+            docs.push(doc.clone());
+            issued.push(doc);
         }
-        .map_err(StoreError::internal)?;
-        steps.insert_document(&doc, &order.store, event.id).await?;
-        issued.push(doc);
     }
     Ok(issued)
 }

@@ -1,9 +1,9 @@
 //! Tax invoices and credit notes (docs/invoices.md): the documents an order's money leaves behind. An invoice is
-//! issued when the order becomes paid in full, a credit note on every refund after it; both are built here from
-//! the order alone, numbered by the store (gap-free per kind, store and UTC year) and never change once stored.
+//! issued when the order becomes paid in full; after it, a credit note for what a refund or an edit takes off and
+//! a further invoice for what an edit adds (`due`). They are built here from the order and its documents so far,
+//! numbered by the store (gap-free per kind, store and UTC year) and never change once stored.
 
-mod credit;
-mod further;
+mod due;
 #[cfg(test)]
 mod tests;
 pub mod zatca;
@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use credit::{Refund, credit_note};
-pub use further::{further_invoice, invoiced_net};
+pub use due::{Draft, due, may_issue, net, vat_share};
 
 use super::currency::Currency;
 use super::money::Money;
@@ -50,6 +49,14 @@ impl DocumentKind {
         }
     }
 
+    /// How a document counts towards what an order's documents charge: invoices add, credit notes take off.
+    pub fn sign(self) -> i64 {
+        match self {
+            DocumentKind::Invoice => 1,
+            DocumentKind::CreditNote => -1,
+        }
+    }
+
     /// `INV-KW-2026-000001`: kind, store, UTC year, then the year's sequence (gap-free, from 1).
     pub fn number(self, store: &StoreCode, year: i32, seq: i64) -> String {
         format!("{}-{}-{year:04}-{seq:06}", self.prefix(), store.as_str())
@@ -68,7 +75,7 @@ pub struct DocumentLine {
     pub sku: String,
     pub name_en: String,
     pub name_ar: String,
-    /// Units invoiced; on a credit note the units refunded (0 for a refund by amount).
+    /// Units invoiced; on a credit note the units refunded (0 for a refund by amount) or taken off by an edit.
     pub quantity: u32,
     pub unit_price: Money,
     pub vat_rate_bp: u32,
@@ -113,10 +120,13 @@ pub enum DocumentError {
     ExceedsInvoice(String),
 }
 
+/// The SKU of the shipping line; no product may have it (`Sku::parse` refuses it).
+pub const SHIPPING_SKU: &str = "shipping";
+
 /// The shipping part as a line, when anything was charged for it.
 pub(crate) fn shipping_line(order: &Order, total: Money, vat: Money) -> DocumentLine {
     DocumentLine {
-        sku: "shipping".into(),
+        sku: SHIPPING_SKU.into(),
         name_en: "Shipping".into(),
         name_ar: "الشحن".into(),
         quantity: 1,
@@ -127,27 +137,8 @@ pub(crate) fn shipping_line(order: &Order, total: Money, vat: Money) -> Document
     }
 }
 
-/// Money that is no line's: on a credit note, the surplus an edit left refunded; on a further invoice, what the
-/// differences per line leave over. SKU `adjustment`, no units.
-pub(crate) fn adjustment_line(order: &Order, total: Money, vat: Money) -> DocumentLine {
-    DocumentLine {
-        sku: "adjustment".into(),
-        name_en: "Order edit adjustment".into(),
-        name_ar: "تسوية تعديل الطلب".into(),
-        quantity: 0,
-        unit_price: total,
-        vat_rate_bp: if vat.amount_minor() == 0 {
-            0
-        } else {
-            order.vat_rate.get()
-        },
-        vat,
-        total,
-    }
-}
-
 /// The VAT rate a line is taxed at: the order's for standard-rated lines, 0 for zero-rated and exempt ones.
-pub(crate) fn line_rate(order: &Order, i: usize) -> u32 {
+fn line_rate(order: &Order, i: usize) -> u32 {
     if order.lines[i].tax_class.is_taxable() {
         order.vat_rate.get()
     } else {
@@ -155,28 +146,24 @@ pub(crate) fn line_rate(order: &Order, i: usize) -> u32 {
     }
 }
 
-/// The invoice of an order paid in full: every line at its price snapshot, shipping, the order's totals.
-pub fn invoice(
-    order: &Order,
-    seller: &Seller,
-    number: String,
-    issued_at: OffsetDateTime,
-) -> Result<TaxDocument, DocumentError> {
-    let mut lines: Vec<DocumentLine> = order
-        .lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| DocumentLine {
-            sku: l.sku.as_str().to_owned(),
-            name_en: l.name_en.clone(),
-            name_ar: l.name_ar.clone(),
-            quantity: l.quantity.get(),
-            unit_price: l.unit_price,
-            vat_rate_bp: line_rate(order, i),
-            vat: l.tax,
-            total: l.total,
-        })
-        .collect();
+/// Line `i` of the order as a document line: its units, price snapshot, VAT rate, VAT and total.
+fn document_line(order: &Order, i: usize) -> DocumentLine {
+    let l = &order.lines[i];
+    DocumentLine {
+        sku: l.sku.as_str().to_owned(),
+        name_en: l.name_en.clone(),
+        name_ar: l.name_ar.clone(),
+        quantity: l.quantity.get(),
+        unit_price: l.unit_price,
+        vat_rate_bp: line_rate(order, i),
+        vat: l.tax,
+        total: l.total,
+    }
+}
+
+/// The invoice of an order paid in full: every line at its price snapshot, and shipping when charged.
+fn invoice_lines(order: &Order) -> Vec<DocumentLine> {
+    let mut lines: Vec<DocumentLine> = (0..order.lines.len()).map(|i| document_line(order, i)).collect();
     let shipping_total = order.totals.shipping.amount_minor() + order.shipping_tax.amount_minor();
     if shipping_total > 0 {
         lines.push(shipping_line(
@@ -185,26 +172,11 @@ pub fn invoice(
             order.shipping_tax,
         ));
     }
-    let t = &order.totals;
-    let totals = DocumentTotals {
-        subtotal: Money::new(t.subtotal.amount_minor() + t.shipping.amount_minor(), order.currency),
-        vat: t.tax,
-        grand_total: t.grand_total,
-    };
-    document(
-        order,
-        seller,
-        DocumentKind::Invoice,
-        number,
-        issued_at,
-        lines,
-        totals,
-        None,
-    )
+    lines
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn document(
+fn document(
     order: &Order,
     seller: &Seller,
     kind: DocumentKind,

@@ -193,11 +193,12 @@ impl Order {
             tax_class: l.tax_class,
             active: true,
         }));
+        let mode = self.placed_mode(edit.policy.price_mode);
         let charge = Charge {
             currency: self.currency,
             rate,
-            mode: edit.policy.price_mode,
-            shipping: self.shipping_charged(edit.policy.price_mode),
+            mode,
+            shipping: self.shipping_charged(mode),
         };
         let wanted: Vec<(Sku, Quantity)> = drafts.iter().map(|d| (d.sku.clone(), d.quantity)).collect();
         let priced = price_lines(&charge, &wanted, &entries)?;
@@ -248,6 +249,12 @@ impl Order {
     /// collect.
     fn require_editable(&self) -> Result<(), OrderError> {
         self.require_open_or_confirmed("edited")?;
+        // An imported order carries the legacy system's per-line VAT and perhaps a reservation capped at the stock
+        // there was: re-pricing it by Orderly's rule could move lines nobody touched, and releasing it could
+        // release more than was reserved.
+        if self.legacy.is_some() {
+            return Err(blocked("origin", "legacy", "edited"));
+        }
         if self.status.fulfilment.has_shipped_anything() {
             return Err(blocked(
                 FulfilmentStatus::KIND,
@@ -263,6 +270,24 @@ impl Order {
             | PaymentStatus::CodPending => Ok(()),
             other => Err(blocked(PaymentStatus::KIND, other.as_str(), "edited")),
         }
+    }
+
+    /// The price mode the order was placed under, as its lines show it (so changing the setting later does not
+    /// re-read the prices of orders already placed): in inclusive mode a taxed line's total is its price times
+    /// its units, in exclusive mode its net is. When no line shows it (nothing taxed), `setting`.
+    fn placed_mode(&self, setting: PriceMode) -> PriceMode {
+        for l in self.lines.iter().filter(|l| l.tax.amount_minor() != 0) {
+            let Some(charged) = l.unit_price.amount_minor().checked_mul(l.quantity.as_i64()) else {
+                continue;
+            };
+            if charged == l.total.amount_minor() {
+                return PriceMode::Inclusive;
+            }
+            if charged == l.subtotal.amount_minor() {
+                return PriceMode::Exclusive;
+            }
+        }
+        setting
     }
 
     /// The shipping fee as it was charged: net in exclusive mode, with its VAT in inclusive mode.

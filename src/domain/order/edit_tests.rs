@@ -342,6 +342,40 @@ fn edits_are_refused_once_anything_has_shipped() {
 }
 
 #[test]
+fn orders_imported_from_the_legacy_system_are_not_edited() {
+    let (shop, mut o, mut log) = two_lines(PaymentMethod::Cod);
+    o.legacy = Some(crate::domain::legacy::LegacyRef {
+        order_id: 7,
+        order_no: "L-7".into(),
+        customer_id: 1,
+        customer_name: "Legacy".into(),
+    });
+    let refused = run(
+        &mut o,
+        &mut log,
+        shop.edit(vec![EditOperation::RemoveLine { sku: sku("B") }]),
+    );
+    assert!(
+        matches!(refused, Err(OrderError::InvalidTransition(ref t)) if (t.kind, t.from) == ("origin", "legacy")),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn the_price_mode_is_the_one_the_order_was_placed_under() {
+    let (mut shop, mut o, mut log) = two_lines(PaymentMethod::Card);
+    let before = (o.lines.clone(), o.totals);
+    // The setting changes after the order was placed: a re-count of nothing moves no price.
+    shop.policy.price_mode = PriceMode::Inclusive;
+    let same = EditOperation::SetQuantity {
+        sku: sku("A"),
+        quantity: qty(2),
+    };
+    run(&mut o, &mut log, shop.edit(vec![same])).unwrap();
+    assert_eq!((o.lines.clone(), o.totals), before);
+}
+
+#[test]
 fn bad_operations_name_the_operation_and_change_nothing() {
     let (shop, mut o, mut log) = two_lines(PaymentMethod::Card);
     let before = o.clone();

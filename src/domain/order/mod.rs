@@ -7,6 +7,8 @@
 mod apply;
 mod command;
 mod decide;
+#[cfg(test)]
+mod document_props;
 mod dues;
 mod edit;
 #[cfg(test)]

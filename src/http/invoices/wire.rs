@@ -29,7 +29,7 @@ pub struct DocumentLineView {
     pub sku: String,
     pub name_en: String,
     pub name_ar: String,
-    /// Units invoiced; on a credit note the units refunded (0 for a refund by amount).
+    /// Units invoiced; on a credit note the units refunded (0 for a refund by amount) or taken off by an edit.
     pub quantity: u32,
     pub unit_price: MoneyView,
     pub vat_rate_bp: u32,

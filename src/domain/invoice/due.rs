@@ -1,0 +1,270 @@
+//! Which documents an order's event calls for, and their lines (docs/invoices.md, "What is issued when").
+//!
+//! The documents so far charge each part of the order (a line, by SKU, and shipping) an amount and VAT, net of
+//! their credit notes. The order retains of each part its total less what was refunded against it, and the VAT
+//! in that: the part's VAT less the share refunded, `round(vat × refunded / total)` half away from zero, so
+//! successive partial refunds never drift and a part refunded in full gives back exactly its VAT.
+//!
+//! - Until the order has an invoice nothing is issued; the event that leaves it paid in full (a capture, the cash
+//!   collected, an edit that lowered the total to what is paid) issues the invoice of the order as it stands.
+//! - Once it has one, whatever the documents charge a part above what the part retains is credited: a refund,
+//!   or a line an edit took off or made cheaper. One credit note per event, never more than was invoiced.
+//! - Once it is paid in full again, whatever a part retains above what the documents charge is invoiced: a line
+//!   an edit added or raised. One further invoice per event, referencing the first invoice.
+//!
+//! So after every event of a paid order the documents charge exactly what the order retains, part by part, at
+//! each part's own VAT. Money no document charged (a balance captured short of paying in full, the surplus an
+//! edit left once its VAT was credited) is refunded without a credit note.
+
+use time::OffsetDateTime;
+
+use super::{
+    DocumentError, DocumentKind, DocumentLine, DocumentTotals, SHIPPING_SKU, Seller, TaxDocument, document,
+    document_line, invoice_lines, shipping_line,
+};
+use crate::domain::events::{Change, SkuQuantity};
+use crate::domain::money::Money;
+use crate::domain::order::Order;
+use crate::domain::tax::div_round_half_away;
+
+/// The VAT inside `part` of an amount `total` that carries `vat`.
+pub fn vat_share(vat: i64, total: i64, part: i64) -> i64 {
+    if total <= 0 {
+        return 0;
+    }
+    let share = div_round_half_away(i128::from(vat) * i128::from(part), i128::from(total));
+    i64::try_from(share).unwrap_or(i64::MAX)
+}
+
+/// A document to issue, before it has a number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Draft {
+    pub kind: DocumentKind,
+    lines: Vec<DocumentLine>,
+}
+
+impl Draft {
+    fn new(kind: DocumentKind, lines: Vec<DocumentLine>) -> Option<Draft> {
+        (!lines.is_empty()).then_some(Draft { kind, lines })
+    }
+
+    pub fn lines(&self) -> &[DocumentLine] {
+        &self.lines
+    }
+
+    /// The document, numbered `number`. `before` are the order's documents issued before it (including earlier
+    /// ones of the same event): a credit note references the latest invoice, a further invoice the first. A
+    /// credit note that would bring what the documents charge below zero is refused.
+    pub fn issue(
+        self,
+        order: &Order,
+        before: &[TaxDocument],
+        seller: &Seller,
+        number: String,
+        issued_at: OffsetDateTime,
+    ) -> Result<TaxDocument, DocumentError> {
+        let invoices = || before.iter().filter(|d| d.kind == DocumentKind::Invoice);
+        let references = match self.kind {
+            DocumentKind::CreditNote => {
+                let Some(latest) = invoices().next_back() else {
+                    return Err(DocumentError::ExceedsInvoice(String::new()));
+                };
+                let (charged, charged_vat) = net(before);
+                let (total, vat) = sums(&self.lines);
+                if total > charged || vat > charged_vat {
+                    return Err(DocumentError::ExceedsInvoice(latest.number.clone()));
+                }
+                Some(latest.number.clone())
+            }
+            DocumentKind::Invoice => invoices().next().map(|d| d.number.clone()),
+        };
+        let (total, vat) = sums(&self.lines);
+        let money = |m: i64| Money::new(m, order.currency);
+        let totals = DocumentTotals {
+            subtotal: money(total - vat),
+            vat: money(vat),
+            grand_total: money(total),
+        };
+        document(
+            order, seller, self.kind, number, issued_at, self.lines, totals, references,
+        )
+    }
+}
+
+fn sums(lines: &[DocumentLine]) -> (i64, i64) {
+    lines.iter().fold((0, 0), |(total, vat), l| {
+        (total + l.total.amount_minor(), vat + l.vat.amount_minor())
+    })
+}
+
+/// What `docs` charge net of their credit notes: grand total and VAT.
+pub fn net(docs: &[TaxDocument]) -> (i64, i64) {
+    docs.iter().fold((0, 0), |(total, vat), d| {
+        let sign = d.kind.sign();
+        (
+            total + sign * d.totals.grand_total.amount_minor(),
+            vat + sign * d.totals.vat.amount_minor(),
+        )
+    })
+}
+
+/// What the documents charge one part, net of credit notes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Charged {
+    units: i64,
+    total: i64,
+    vat: i64,
+}
+
+/// Per document-line SKU (`shipping` for shipping), in the order first seen: what is charged, and the first
+/// line that charged it (for a line no longer on the order, its names and price).
+fn charged<'a>(docs: &[(DocumentKind, &'a [DocumentLine])]) -> Vec<(&'a DocumentLine, Charged)> {
+    let mut out: Vec<(&DocumentLine, Charged)> = Vec::new();
+    for (kind, lines) in docs {
+        let sign = kind.sign();
+        for l in *lines {
+            let i = match out.iter().position(|(first, _)| first.sku == l.sku) {
+                Some(i) => i,
+                None => {
+                    out.push((l, Charged::default()));
+                    out.len() - 1
+                }
+            };
+            let c = &mut out[i].1;
+            c.units += sign * i64::from(l.quantity);
+            c.total += sign * l.total.amount_minor();
+            c.vat += sign * l.vat.amount_minor();
+        }
+    }
+    out
+}
+
+/// One part as the order retains it, with its document line (units, total and VAT to be set).
+struct Retained {
+    template: DocumentLine,
+    units: i64,
+    total: i64,
+    vat: i64,
+}
+
+impl Retained {
+    fn line(&self, units: i64, total: i64, vat: i64) -> DocumentLine {
+        let currency = self.template.total.currency();
+        DocumentLine {
+            // Shipping is one unit, whatever is charged of it.
+            quantity: if self.template.sku == SHIPPING_SKU {
+                1
+            } else {
+                u32::try_from(units).unwrap_or(0)
+            },
+            vat: Money::new(vat, currency),
+            total: Money::new(total, currency),
+            ..self.template.clone()
+        }
+    }
+}
+
+fn retained(order: &Order) -> Vec<Retained> {
+    let gross = order.part_totals();
+    let n = order.lines.len();
+    let mut out = Vec::with_capacity(n + 1);
+    for (i, &total) in gross.iter().enumerate() {
+        let refunded = order.progress.refunded.get(i).copied().unwrap_or(0);
+        let (template, units) = match order.lines.get(i) {
+            Some(l) => (document_line(order, i), l.quantity.as_i64()),
+            None => (
+                shipping_line(order, Money::new(total, order.currency), order.shipping_tax),
+                1,
+            ),
+        };
+        let tax = template.vat.amount_minor();
+        out.push(Retained {
+            units,
+            total: total - refunded,
+            vat: tax - vat_share(tax, total, refunded),
+            template,
+        });
+    }
+    out
+}
+
+/// Whether `change` can call for a document at all (so the store reads the documents only then).
+pub fn may_issue(change: &Change) -> bool {
+    matches!(
+        change,
+        Change::PaymentCaptured { .. } | Change::CodCollected { .. } | Change::Refunded { .. } | Change::Edited(_)
+    )
+}
+
+/// The documents `change` calls for on `order` (as it is after the event), given the order's documents so far,
+/// in the order they are to be issued: at most two (an invoice then a credit note for what was refunded before
+/// it; or a credit note then a further invoice, for an edit that took some lines off and added others).
+pub fn due(order: &Order, earlier: &[TaxDocument], change: &Change) -> Vec<Draft> {
+    if !may_issue(change) {
+        return Vec::new();
+    }
+    let paid_in_full = order.is_paid_in_full() && order.progress.paid.iter().sum::<i64>() > 0;
+    let first;
+    let mut docs: Vec<(DocumentKind, &[DocumentLine])> = earlier.iter().map(|d| (d.kind, &d.lines[..])).collect();
+    let mut out = Vec::new();
+    if !docs.iter().any(|(kind, _)| *kind == DocumentKind::Invoice) {
+        // The first invoice comes with the event that makes the order paid in full; an order paid in full
+        // before invoices existed gets none.
+        let makes_paid = match change {
+            Change::PaymentCaptured { .. } | Change::CodCollected { .. } => true,
+            // An edit captures nothing: the order was paid in full before it if what is held covered the total.
+            Change::Edited(e) => order.progress.captured() < e.diff.totals_before.grand_total.amount_minor(),
+            _ => false,
+        };
+        if !(paid_in_full && makes_paid) {
+            return out;
+        }
+        first = invoice_lines(order);
+        docs.push((DocumentKind::Invoice, &first));
+        out.extend(Draft::new(DocumentKind::Invoice, first.clone()));
+    }
+    let refund_units: Option<&[SkuQuantity]> = match change {
+        Change::Refunded { units, .. } => Some(units),
+        _ => None,
+    };
+    let charged = charged(&docs);
+    let parts = retained(order);
+    let charged_of = |sku: &str| {
+        charged
+            .iter()
+            .find(|(l, _)| l.sku == sku)
+            .map(|(_, c)| *c)
+            .unwrap_or_default()
+    };
+    let (mut credit, mut further) = (Vec::new(), Vec::new());
+    for p in &parts {
+        let c = charged_of(&p.template.sku);
+        if c.total > p.total {
+            let units = match refund_units {
+                Some(units) => units
+                    .iter()
+                    .filter(|u| u.sku.as_str() == p.template.sku)
+                    .map(|u| i64::from(u.quantity.get()))
+                    .sum(),
+                None => (c.units - p.units).max(0),
+            };
+            credit.push(p.line(units, c.total - p.total, c.vat - p.vat));
+        } else if paid_in_full && p.total > c.total {
+            further.push(p.line((p.units - c.units).max(0), p.total - c.total, p.vat - c.vat));
+        }
+    }
+    // Lines the documents charge that the order no longer has: an edit took them off.
+    for (line, c) in &charged {
+        if c.total > 0 && !parts.iter().any(|p| p.template.sku == line.sku) {
+            credit.push(DocumentLine {
+                quantity: u32::try_from(c.units).unwrap_or(0),
+                vat: Money::new(c.vat, order.currency),
+                total: Money::new(c.total, order.currency),
+                ..(*line).clone()
+            });
+        }
+    }
+    out.extend(Draft::new(DocumentKind::CreditNote, credit));
+    out.extend(Draft::new(DocumentKind::Invoice, further));
+    out
+}
