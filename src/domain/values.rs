@@ -152,6 +152,8 @@ mod tests {
         assert!(Sku::parse("").is_err());
         assert!(Sku::parse("has space").is_err());
         assert!(Sku::parse(&"x".repeat(65)).is_err());
+        assert!(Sku::parse("shipping").is_err(), "the invoices' shipping line");
+        assert!(Sku::parse("SHIPPING").is_ok());
     }
 
     #[test]
