@@ -108,12 +108,23 @@ pub fn net(docs: &[TaxDocument]) -> (i64, i64) {
     })
 }
 
-/// What the documents charge one part, net of credit notes.
+/// What the documents charge one part, net of credit notes, and what its credit notes took off.
 #[derive(Clone, Copy, Debug, Default)]
 struct Charged {
     units: i64,
     total: i64,
     vat: i64,
+    credited: i64,
+    credited_vat: i64,
+}
+
+impl Charged {
+    /// The VAT of crediting `amount` more: the running share of the VAT invoiced, so successive credits never
+    /// drift and crediting everything gives back exactly the VAT invoiced.
+    fn credit_vat(&self, amount: i64) -> i64 {
+        let (invoiced, invoiced_vat) = (self.total + self.credited, self.vat + self.credited_vat);
+        vat_share(invoiced_vat, invoiced, self.credited + amount) - self.credited_vat
+    }
 }
 
 /// Per document-line SKU (`shipping` for shipping), in the order first seen: what is charged, and the first
@@ -134,6 +145,10 @@ fn charged<'a>(docs: &[(DocumentKind, &'a [DocumentLine])]) -> Vec<(&'a Document
             c.units += sign * i64::from(l.quantity);
             c.total += sign * l.total.amount_minor();
             c.vat += sign * l.vat.amount_minor();
+            if *kind == DocumentKind::CreditNote {
+                c.credited += l.total.amount_minor();
+                c.credited_vat += l.vat.amount_minor();
+            }
         }
     }
     out
@@ -208,15 +223,9 @@ pub fn due(order: &Order, earlier: &[TaxDocument], change: &Change) -> Vec<Draft
     let mut docs: Vec<(DocumentKind, &[DocumentLine])> = earlier.iter().map(|d| (d.kind, &d.lines[..])).collect();
     let mut out = Vec::new();
     if !docs.iter().any(|(kind, _)| *kind == DocumentKind::Invoice) {
-        // The first invoice comes with the event that makes the order paid in full; an order paid in full
-        // before invoices existed gets none.
-        let makes_paid = match change {
-            Change::PaymentCaptured { .. } | Change::CodCollected { .. } => true,
-            // An edit captures nothing: the order was paid in full before it if what is held covered the total.
-            Change::Edited(e) => order.progress.captured() < e.diff.totals_before.grand_total.amount_minor(),
-            _ => false,
-        };
-        if !(paid_in_full && makes_paid) {
+        // The first invoice comes with the capture, the collection or the edit that leaves the order paid in
+        // full (a refund never does).
+        if !paid_in_full || matches!(change, Change::Refunded { .. }) {
             return out;
         }
         first = invoice_lines(order);
@@ -248,7 +257,8 @@ pub fn due(order: &Order, earlier: &[TaxDocument], change: &Change) -> Vec<Draft
                     .sum(),
                 None => (c.units - p.units).max(0),
             };
-            credit.push(p.line(units, c.total - p.total, c.vat - p.vat));
+            let amount = c.total - p.total;
+            credit.push(p.line(units, amount, c.credit_vat(amount)));
         } else if paid_in_full && p.total > c.total {
             further.push(p.line((p.units - c.units).max(0), p.total - c.total, p.vat - c.vat));
         }
@@ -258,10 +268,38 @@ pub fn due(order: &Order, earlier: &[TaxDocument], change: &Change) -> Vec<Draft
         if c.total > 0 && !parts.iter().any(|p| p.template.sku == line.sku) {
             credit.push(DocumentLine {
                 quantity: u32::try_from(c.units).unwrap_or(0),
-                vat: Money::new(c.vat, order.currency),
+                vat: Money::new(c.credit_vat(c.total), order.currency),
                 total: Money::new(c.total, order.currency),
                 ..(*line).clone()
             });
+        }
+    }
+    // The order's VAT is one amount spread over its taxable parts, so an edit can move a fils of VAT between
+    // parts whose amounts did not change, which keep the VAT their documents charged. Once the documents charge
+    // every part's amount again (paid in full), whatever VAT they would differ by from the order's is booked on
+    // the line with the most VAT of the documents issued now (a line of a part still on the order if there is
+    // one), so the documents' VAT is the order's.
+    if paid_in_full {
+        let vat = |lines: &[DocumentLine]| lines.iter().map(|l| l.vat.amount_minor()).sum::<i64>();
+        let charged_vat: i64 = charged.iter().map(|(_, c)| c.vat).sum();
+        let order_vat: i64 = parts.iter().map(|p| p.vat).sum();
+        let moved = charged_vat - vat(&credit) + vat(&further) - order_vat;
+        let on_order = |l: &&mut DocumentLine| parts.iter().any(|p| p.template.sku == l.sku);
+        let most_vat = |l: &&mut DocumentLine| (on_order(l), l.vat.amount_minor());
+        let currency = order.currency;
+        if moved == 0 {
+            // In step: nothing to book.
+        } else if let Some(line) = further.iter_mut().max_by_key(most_vat) {
+            line.vat = Money::new(line.vat.amount_minor() - moved, currency);
+        } else if let Some(line) = credit.iter_mut().max_by_key(most_vat) {
+            line.vat = Money::new(line.vat.amount_minor() + moved, currency);
+        } else if let Some(p) = parts.iter().max_by_key(|p| p.vat) {
+            // Nothing else is issued now: a VAT-only line (amount 0) on the part with the most VAT corrects it.
+            if moved > 0 {
+                credit.push(p.line(0, 0, moved));
+            } else {
+                further.push(p.line(0, 0, -moved));
+            }
         }
     }
     out.extend(Draft::new(DocumentKind::CreditNote, credit));
