@@ -53,7 +53,7 @@ async fn number(
 
 /// Issues what `events` call for on `order` (as it is after them; `invoice::due` decides): the invoice when the
 /// order becomes paid in full, then credit notes and further invoices that keep the documents charging what the
-/// order retains. An order paid before invoices existed has no invoice, and nothing is issued for it.
+/// order retains. An order paid before invoices existed has no invoice until an edit leaves it paid in full.
 ///
 /// Each document records the event that caused it; the second document of one event records a name-based UUID
 /// (v5) of the event's id and the document's kind, so `source_event` stays unique and points back to the event.

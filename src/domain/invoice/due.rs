@@ -1,20 +1,20 @@
-//! Which documents an order's event calls for, and their lines (docs/invoices.md, "What is issued when").
+//! Which documents an order's event calls for, and their lines (docs/invoices.md, "When a document is issued").
 //!
 //! The documents so far charge each part of the order (a line, by SKU, and shipping) an amount and VAT, net of
-//! their credit notes. The order retains of each part its total less what was refunded against it, and the VAT
-//! in that: the part's VAT less the share refunded, `round(vat × refunded / total)` half away from zero, so
-//! successive partial refunds never drift and a part refunded in full gives back exactly its VAT.
+//! their credit notes. The order retains of each part its total less what was refunded against it.
 //!
-//! - Until the order has an invoice nothing is issued; the event that leaves it paid in full (a capture, the cash
-//!   collected, an edit that lowered the total to what is paid) issues the invoice of the order as it stands.
+//! - Until the order has an invoice nothing is issued; the capture, collection or edit that leaves it paid in full
+//!   issues the invoice of the order as it stands.
 //! - Once it has one, whatever the documents charge a part above what the part retains is credited: a refund,
-//!   or a line an edit took off or made cheaper. One credit note per event, never more than was invoiced.
+//!   or a line an edit took off or made cheaper. A credit's VAT is the running share of the VAT the part's
+//!   invoices charged, so successive credits never drift and crediting a part in full gives back exactly its VAT.
 //! - Once it is paid in full again, whatever a part retains above what the documents charge is invoiced: a line
-//!   an edit added or raised. One further invoice per event, referencing the first invoice.
+//!   an edit added or raised, at the VAT the order now carries on it. A further invoice references the first.
+//! - A fils of VAT an edit moved between parts already invoiced is booked once the order is paid in full.
 //!
-//! So after every event of a paid order the documents charge exactly what the order retains, part by part, at
-//! each part's own VAT. Money no document charged (a balance captured short of paying in full, the surplus an
-//! edit left once its VAT was credited) is refunded without a credit note.
+//! So whenever the order is paid in full its documents charge exactly what it retains, part by part, and exactly
+//! its VAT. Money no document charged (a balance captured short of paying in full, the surplus an edit left once
+//! the line it came from was credited) is refunded without a credit note.
 
 use time::OffsetDateTime;
 
