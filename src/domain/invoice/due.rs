@@ -48,10 +48,6 @@ impl Draft {
         (!lines.is_empty()).then_some(Draft { kind, lines })
     }
 
-    pub fn lines(&self) -> &[DocumentLine] {
-        &self.lines
-    }
-
     /// The document, numbered `number`. `before` are the order's documents issued before it (including earlier
     /// ones of the same event): a credit note references the latest invoice, a further invoice the first. A
     /// credit note that would bring what the documents charge below zero is refused.
@@ -64,13 +60,13 @@ impl Draft {
         issued_at: OffsetDateTime,
     ) -> Result<TaxDocument, DocumentError> {
         let invoices = || before.iter().filter(|d| d.kind == DocumentKind::Invoice);
+        let (total, vat) = sums(&self.lines);
         let references = match self.kind {
             DocumentKind::CreditNote => {
                 let Some(latest) = invoices().next_back() else {
                     return Err(DocumentError::ExceedsInvoice(String::new()));
                 };
                 let (charged, charged_vat) = net(before);
-                let (total, vat) = sums(&self.lines);
                 if total > charged || vat > charged_vat {
                     return Err(DocumentError::ExceedsInvoice(latest.number.clone()));
                 }
@@ -78,7 +74,6 @@ impl Draft {
             }
             DocumentKind::Invoice => invoices().next().map(|d| d.number.clone()),
         };
-        let (total, vat) = sums(&self.lines);
         let money = |m: i64| Money::new(m, order.currency);
         let totals = DocumentTotals {
             subtotal: money(total - vat),
