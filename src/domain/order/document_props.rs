@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use time::OffsetDateTime;
 
-use super::edit_tests::{SKUS, Shop, pay, qty, run, sku};
+use super::edit_fixtures::{SKUS, Shop, op, pay, qty, run, sku};
 use super::*;
 use crate::domain::invoice::{self, DocumentKind, Seller, TaxDocument};
 use crate::domain::tax::PriceMode;
@@ -28,22 +28,6 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (1u16..=1000).prop_map(Step::Refund),
         1 => Just(Step::Cancel),
     ]
-}
-
-fn op(pick: (u8, u8, u32)) -> EditOperation {
-    let (kind, s, q) = pick;
-    let s = sku(SKUS[usize::from(s) % SKUS.len()]);
-    match kind % 3 {
-        0 => EditOperation::AddLine {
-            sku: s,
-            quantity: qty(q % 4 + 1),
-        },
-        1 => EditOperation::RemoveLine { sku: s },
-        _ => EditOperation::SetQuantity {
-            sku: s,
-            quantity: qty(q % 4 + 1),
-        },
-    }
 }
 
 fn share(m: i64, per_mille: u16) -> i64 {

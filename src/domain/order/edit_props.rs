@@ -4,30 +4,9 @@
 
 use proptest::prelude::*;
 
-use super::edit_tests::{SKUS, Shop, address, pay, qty, run, sku};
+use super::edit_fixtures::{SKUS, Shop, op, pay, qty, run, sku};
 use super::*;
 use crate::domain::tax::PriceMode;
-
-fn op(pick: (u8, u8, u32)) -> EditOperation {
-    let (kind, s, q) = pick;
-    let s = sku(SKUS[usize::from(s) % SKUS.len()]);
-    match kind % 7 {
-        0 | 1 => EditOperation::AddLine {
-            sku: s,
-            quantity: qty(q % 5 + 1),
-        },
-        2 => EditOperation::RemoveLine { sku: s },
-        3 | 4 => EditOperation::SetQuantity {
-            sku: s,
-            quantity: qty(q % 5 + 1),
-        },
-        // Oman is taxed like the Emirates; Bahrain is not.
-        5 => EditOperation::SetShipTo {
-            ship_to: address(if q % 2 == 0 { "OM" } else { "AE" }),
-        },
-        _ => EditOperation::SetShipTo { ship_to: address("BH") },
-    }
-}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]

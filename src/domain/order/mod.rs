@@ -12,6 +12,8 @@ mod document_props;
 mod dues;
 mod edit;
 #[cfg(test)]
+mod edit_fixtures;
+#[cfg(test)]
 mod edit_props;
 #[cfg(test)]
 mod edit_tests;
@@ -19,6 +21,7 @@ mod effects;
 mod progress;
 #[cfg(test)]
 mod proptests;
+mod rebase;
 mod refund;
 #[cfg(test)]
 mod rules_tests;
